@@ -1,0 +1,115 @@
+// All settings of a relnet run as plain structs with defaults, read from and
+// written to JSON in one place. Unknown keys and bad values are rejected with
+// a message naming the key, the expected value and the value found.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace relnet {
+
+// Where the images come from.
+struct DataConfig {
+  /// Dataset name: cifar10 | fashion_mnist | mnist.
+  std::string dataset = "cifar10";
+  /// Folder holding the dataset's files (for cifar10: the folder that
+  /// contains cifar-10-batches-bin/ or the batch files themselves).
+  std::string root = "data";
+  /// Use only the first N training images (0 = all). For smoke runs.
+  int64_t subset = 0;
+  /// Per-channel normalization; empty = the dataset's default.
+  std::vector<double> mean;
+  std::vector<double> std;
+  /// Threads that build augmented views ahead of the model (0 = cores - 1, at least 1).
+  int64_t workers = 0;
+  /// How many batches may be prepared ahead of the model step.
+  int64_t prefetch = 2;
+};
+
+// The K-view augmentation pipeline (REFERENCE.md, torchvision semantics).
+struct AugmentConfig {
+  /// Augmented views per image.
+  int64_t K = 4;
+  /// RandomResizedCrop area range, as a fraction of the image.
+  double crop_scale_min = 0.08;
+  double crop_scale_max = 1.0;
+  /// RandomResizedCrop aspect-ratio range.
+  double crop_ratio_min = 3.0 / 4.0;
+  double crop_ratio_max = 4.0 / 3.0;
+  /// Probability of a horizontal flip.
+  double flip_p = 0.5;
+  /// Probability that colour jitter is applied to a view.
+  double jitter_p = 0.8;
+  /// Colour jitter strengths (factors drawn from [max(0, 1-x), 1+x]; hue from [-x, x]).
+  double brightness = 0.8;
+  double contrast = 0.8;
+  double saturation = 0.8;
+  double hue = 0.2;
+  /// Probability of converting a view to grayscale.
+  double grayscale_p = 0.2;
+};
+
+// The networks.
+struct ModelConfig {
+  /// Backbone: conv4.
+  std::string backbone = "conv4";
+  /// Pair aggregation: cat.
+  std::string aggregation = "cat";
+  /// Hidden width of the relation head.
+  int64_t head_hidden = 256;
+};
+
+// The optimisation loop and its outputs.
+struct TrainConfig {
+  int64_t epochs = 200;
+  /// Images per step (each gives K views).
+  int64_t batch_size = 64;
+  /// Adam learning rate for backbone and relation head.
+  double lr = 1e-3;
+  /// Seed of weight init, sampling and augmentation.
+  int64_t seed = 1;
+  /// Intra-op threads for LibTorch (0 = all cores).
+  int64_t threads = 0;
+  /// auto | cpu | cuda | cuda:N.
+  std::string device = "auto";
+  /// Run directory (empty = runs/<config name>).
+  std::string out_dir;
+  /// Log a progress line and a metrics record every N steps.
+  int64_t log_interval = 50;
+  /// Save checkpoint.pt and backbone.pt every N epochs (and always at the end).
+  int64_t checkpoint_interval = 1;
+};
+
+struct Config {
+  /// Run name; defaults to the config file's stem.
+  std::string name = "relnet";
+  DataConfig data;
+  AugmentConfig augment;
+  ModelConfig model;
+  TrainConfig train;
+};
+
+// Builds a config from JSON, starting from the defaults above. Every key
+// must be known and of the right type and range; throws std::invalid_argument
+// naming the key otherwise ("unknown key 'lr_' in train").
+Config config_from_json(const nlohmann::json& j);
+
+// Reads and parses a JSON config file; `name` defaults to the file's stem.
+// Throws std::runtime_error naming the file when it is missing or not JSON.
+Config load_config(const std::string& path);
+
+// The effective config, every key present.
+nlohmann::json config_to_json(const Config& config);
+
+// Applies one "section.key=value" override (value parsed as JSON, or as a
+// string when it is not valid JSON) and re-validates. Throws like
+// config_from_json.
+void apply_override(Config& config, const std::string& assignment);
+
+// The run directory: train.out_dir, or runs/<name> when empty.
+std::string run_dir(const Config& config);
+
+}  // namespace relnet

@@ -1,0 +1,25 @@
+// CIFAR-10 binary format reader (cifar-10-batches-bin/): data_batch_1..5.bin
+// (train, 50,000 images) and test_batch.bin (10,000). Each file holds 10,000
+// records of 1 label byte + 3,072 pixel bytes (R plane, G plane, B plane,
+// each 32x32 row-major).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "relnet/data/dataset.h"
+
+namespace relnet {
+
+// Resolves the CIFAR-10 folder: `root/cifar-10-batches-bin` when it exists,
+// else `root` itself. Throws std::runtime_error naming both when neither
+// holds the batch files.
+std::string cifar10_dir(const std::string& root);
+
+// Reads a split. `subset` > 0 keeps the first `subset` images (and reads only
+// the files needed for them). Images (N, 3, 32, 32) uint8, labels int64.
+// Errors name the file, expected and found: missing file, a size other than
+// 30,730,000 bytes, a label byte > 9, a `subset` above the split's size.
+ImageDataset load_cifar10(const std::string& root, Split split, int64_t subset = 0);
+
+}  // namespace relnet

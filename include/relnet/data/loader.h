@@ -1,0 +1,78 @@
+// Self-supervised batches: a seeded per-epoch shuffle, then B images x K
+// augmented views built on worker threads ahead of the model step and handed
+// out in order, view-major (K*B, 3, side, side).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "relnet/augment/pipeline.h"
+#include "relnet/data/dataset.h"
+
+namespace relnet {
+
+// The order images are visited in during `epoch`: a Fisher-Yates shuffle of
+// 0..n-1 drawn from Rng(derive_seed({seed, epoch})).
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
+
+struct ViewBatch {
+  int64_t epoch = 0;
+  int64_t index = 0;       // batch index within the epoch
+  torch::Tensor views;     // (K*B, 3, side, side) float32, view-major
+  torch::Tensor images;    // (B) int64 dataset indices of the batch's images
+};
+
+class ViewBatcher {
+ public:
+  // Batches of `batch_size` images (the last incomplete one is dropped, so
+  // every step has the same B); `workers` threads (>= 1) keep up to
+  // `prefetch` batches ready. The views of batch b of epoch e equal
+  // augmenter.make_views(images, K, seed, e, b) for any worker count.
+  ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
+              int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch);
+  ~ViewBatcher();
+  ViewBatcher(const ViewBatcher&) = delete;
+  ViewBatcher& operator=(const ViewBatcher&) = delete;
+
+  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+
+  // Starts handing out `epoch` from batch `first_batch` (for resume).
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+
+  // The next batch of the current epoch, nullopt after its last. Rethrows a
+  // worker's exception.
+  std::optional<ViewBatch> next();
+
+ private:
+  void worker_loop();
+  ViewBatch build(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const;
+
+  const ImageDataset& dataset_;
+  const ViewAugmenter& augmenter_;
+  const int64_t K_, batch_size_, prefetch_;
+  const uint64_t seed_;
+  int64_t batches_per_epoch_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool shutdown_ = false;
+  int64_t generation_ = 0;     // bumped by start_epoch; stale results are dropped
+  int64_t epoch_ = -1;
+  std::shared_ptr<const std::vector<int64_t>> order_;
+  int64_t next_claim_ = 0;     // next batch index a worker may build
+  int64_t next_out_ = 0;       // next batch index next() returns
+  std::map<int64_t, ViewBatch> ready_;
+  std::exception_ptr error_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace relnet

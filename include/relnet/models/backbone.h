@@ -1,0 +1,36 @@
+// Backbone interface and factory: a CNN mapping images (N, 3, H, W) to
+// features (N, D), D = feature_size().
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace relnet {
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  // x: (N, 3, H, W) float -> (N, feature_size()) float.
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  // D, the width of the global-average-pooled feature.
+  virtual int64_t feature_size() const = 0;
+  // Registry name ("conv4").
+  virtual std::string name() const = 0;
+};
+
+using Backbone = std::shared_ptr<BackboneImpl>;
+
+// Names accepted by make_backbone.
+const std::vector<std::string>& known_backbones();
+
+// Builds a freshly initialised backbone (REFERENCE.md init, drawing from
+// LibTorch's default generator: seed it with torch::manual_seed first).
+// Throws std::invalid_argument for an unknown name, listing the known ones.
+Backbone make_backbone(const std::string& name);
+
+// Number of trainable parameters of a module.
+int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace relnet

@@ -1,0 +1,30 @@
+// Conv4: 4 x [conv3x3 (no bias) -> BN -> ReLU -> AvgPool2], channels 8, 16,
+// 32, 64, the last pool global. 24,648 parameters, feature D = 64.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "relnet/models/backbone.h"
+
+namespace relnet {
+
+class Conv4Impl : public BackboneImpl {
+ public:
+  Conv4Impl();
+  // x: (N, 3, H, W), H, W >= 8 -> (N, 64).
+  torch::Tensor forward(torch::Tensor x) override;
+  int64_t feature_size() const override { return 64; }
+  std::string name() const override { return "conv4"; }
+
+ private:
+  // State-dict keys: layer1.conv.weight, layer1.bn.{weight,bias,running_mean,
+  // running_var,num_batches_tracked}, ... layer4.* (the reference's names).
+  torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};
+};
+TORCH_MODULE(Conv4);
+
+// Reference init: conv weights ~ N(0, sqrt(2 / (k*k*out_channels))),
+// BatchNorm weight 1 and bias 0. Applied to every submodule of `module`.
+void init_reference_weights(torch::nn::Module& module);
+
+}  // namespace relnet

@@ -1,0 +1,36 @@
+// The self-supervised training loop: K views -> backbone -> relation pairs ->
+// relation head -> BCE -> Adam, with metrics, checkpoints and resume.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "relnet/config.h"
+
+namespace relnet {
+
+struct TrainSummary {
+  std::string run_dir;
+  int64_t epochs_completed = 0;  // of config.train.epochs
+  int64_t global_step = 0;
+  double last_epoch_loss = 0;    // mean BCE over the last completed epoch
+  double last_epoch_accuracy = 0;
+  bool interrupted = false;      // stopped by SIGINT/SIGTERM; checkpoint.pt saved
+  bool already_complete = false; // resumed a run that had finished: nothing done
+  double seconds = 0;
+};
+
+// Runs (or, with `resume`, continues from run_dir/checkpoint.pt) the
+// self-supervised phase described by `config`. Writes into run_dir(config):
+// config.json, metrics.jsonl, checkpoint.pt, backbone.pt. Throws
+// std::invalid_argument / std::runtime_error with a message naming the file,
+// key or value at fault (bad data, non-finite loss, unwritable folder).
+TrainSummary train(const Config& config, bool resume);
+
+// The metadata stored in checkpoints as JSON ("meta").
+nlohmann::json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_side,
+                               int64_t epoch, int64_t step_in_epoch, int64_t global_step);
+
+}  // namespace relnet

@@ -1,0 +1,35 @@
+// Process-wide runtime setup: allocator behaviour, LibTorch thread count,
+// device selection, and the stop flag raised by SIGINT/SIGTERM.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace relnet {
+
+// Keeps freed memory in the process (no mmap per large buffer, no trimming):
+// first-touch page faults on big per-step buffers are costly on small VMs.
+// Call once, early in main. Idempotent.
+void keep_freed_memory();
+
+// Sets LibTorch's intra-op threads: `threads` > 0 as given, 0 = all cores.
+// Returns the count in effect.
+int set_threads(int64_t threads);
+
+// Number of hardware threads (at least 1).
+int hardware_threads();
+
+// "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N". Throws
+// std::invalid_argument when CUDA is asked for and not available, or the
+// string is not a device.
+torch::Device resolve_device(const std::string& name);
+
+// Installs SIGINT/SIGTERM handlers that raise the stop flag (a second signal
+// exits at once). Long loops poll stop_requested() between steps.
+void install_stop_handlers();
+bool stop_requested();
+void request_stop();   // for tests
+void clear_stop();     // for tests
+
+}  // namespace relnet

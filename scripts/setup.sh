@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs, with apt only, what relnet needs to build, test and run its
+# quickstart on Debian 12. Idempotent: installs only what is missing and says
+# what it did. Run as root (or with sudo).
+set -euo pipefail
+
+PACKAGES=(
+  cmake g++ make ccache pkg-config
+  libtorch-dev            # LibTorch 1.13 (CPU)
+  libopenblas0-pthread    # optimized BLAS: the default reference BLAS is ~30x slower
+  libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev
+  python3-torch           # /usr/bin/python3 with torch: proves our files load in PyTorch
+  dataset-fashion-mnist   # real images for the quickstart
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: installing needs root; run: sudo bash scripts/setup.sh" >&2
+    exit 1
+  fi
+  echo "setup: installing ${#missing[@]} package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: installed ${missing[*]}"
+fi
+
+# LibTorch calls BLAS through libblas.so.3: make sure it resolves to OpenBLAS.
+alt=libblas.so.3-x86_64-linux-gnu
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+if command -v update-alternatives >/dev/null && [ -e "$openblas" ]; then
+  current=$(update-alternatives --query "$alt" 2>/dev/null | sed -n 's/^Value: //p')
+  if [ "$current" != "$openblas" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+      update-alternatives --set "$alt" "$openblas" >/dev/null
+      echo "setup: BLAS switched to OpenBLAS ($openblas)"
+    else
+      echo "setup: warning: BLAS is $current, not OpenBLAS; run: sudo update-alternatives --set $alt $openblas" >&2
+    fi
+  else
+    echo "setup: BLAS is OpenBLAS"
+  fi
+fi

@@ -1,0 +1,59 @@
+// `relnet train`: the self-supervised phase from a JSON config.
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "commands.h"
+#include "relnet/config.h"
+#include "relnet/train/trainer.h"
+
+namespace relnet::cli {
+namespace {
+
+struct TrainOptions {
+  std::string config;
+  std::vector<std::string> overrides;
+  bool resume = false;
+  std::string device;
+  int64_t threads = -1;
+  std::string out_dir;
+};
+
+int run_train(const TrainOptions& opts) {
+  Config config = load_config(opts.config);
+  for (const auto& o : opts.overrides) apply_override(config, o);
+  if (!opts.device.empty()) apply_override(config, "train.device=\"" + opts.device + "\"");
+  if (opts.threads >= 0) apply_override(config, "train.threads=" + std::to_string(opts.threads));
+  if (!opts.out_dir.empty()) config.train.out_dir = opts.out_dir;
+  spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
+               config_to_json(config).dump());
+  const TrainSummary s = train(config, opts.resume);
+  if (s.interrupted) {
+    spdlog::warn("stopped after {} steps; continue with: relnet train --config {} --resume",
+                 s.global_step, opts.config);
+    return kExitInterrupted;
+  }
+  if (s.already_complete) return kExitOk;
+  spdlog::info("done: {} epochs, {} steps in {:.1f} s; last epoch loss {:.4f}, pair accuracy {:.3f}",
+               s.epochs_completed, s.global_step, s.seconds, s.last_epoch_loss,
+               s.last_epoch_accuracy);
+  spdlog::info("backbone: {}/backbone.pt  (evaluate: relnet linear-eval --checkpoint {}/backbone.pt)",
+               s.run_dir, s.run_dir);
+  return kExitOk;
+}
+
+}  // namespace
+
+void setup_train(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Self-supervised training of a backbone from a JSON config");
+  cmd->add_option("-c,--config", opts->config, "JSON config file (see configs/)")->required();
+  cmd->add_option("--set", opts->overrides, "Override a config key: --set train.epochs=5 (repeatable)");
+  cmd->add_flag("--resume", opts->resume, "Continue from <out_dir>/checkpoint.pt");
+  cmd->add_option("--device", opts->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
+  cmd->add_option("--threads", opts->threads, "Intra-op threads, 0 = all cores (overrides train.threads)");
+  cmd->add_option("--out-dir", opts->out_dir, "Run directory (overrides train.out_dir)");
+  cmd->callback([opts, &exit_code] { exit_code = run_train(*opts); });
+}
+
+}  // namespace relnet::cli

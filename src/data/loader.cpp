@@ -1,0 +1,127 @@
+// Ordered, prefetching view batcher.
+#include "relnet/data/loader.h"
+
+#include <stdexcept>
+
+#include "relnet/util/rng.h"
+
+namespace relnet {
+
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  Rng rng(derive_seed({seed, static_cast<uint64_t>(epoch)}));
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(rng.below(static_cast<uint64_t>(i) + 1));
+    std::swap(order[i], order[j]);
+  }
+  return order;
+}
+
+ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
+                         int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch)
+    : dataset_(dataset),
+      augmenter_(augmenter),
+      K_(K),
+      batch_size_(batch_size),
+      prefetch_(std::max<int64_t>(1, prefetch)),
+      seed_(seed),
+      batches_per_epoch_(dataset.size() / batch_size) {
+  if (batch_size < 2) {
+    throw std::invalid_argument("batch size must be >= 2, got " + std::to_string(batch_size));
+  }
+  if (batches_per_epoch_ == 0) {
+    throw std::invalid_argument("dataset '" + dataset.name + "' has " +
+                                std::to_string(dataset.size()) +
+                                " images, fewer than one batch of " + std::to_string(batch_size));
+  }
+  const int64_t n = std::max<int64_t>(1, workers);
+  for (int64_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
+}
+
+ViewBatcher::~ViewBatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ViewBatcher::start_epoch(int64_t epoch, int64_t first_batch) {
+  auto order = std::make_shared<const std::vector<int64_t>>(
+      epoch_permutation(dataset_.size(), seed_, epoch));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++generation_;
+    epoch_ = epoch;
+    order_ = std::move(order);
+    next_claim_ = next_out_ = std::min(first_batch, batches_per_epoch_);
+    ready_.clear();
+  }
+  cv_.notify_all();
+}
+
+std::optional<ViewBatch> ViewBatcher::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (epoch_ < 0) throw std::logic_error("ViewBatcher::next() before start_epoch()");
+  if (next_out_ >= batches_per_epoch_) return std::nullopt;
+  cv_.wait(lock, [&] { return error_ || ready_.count(next_out_) > 0; });
+  if (error_) std::rethrow_exception(error_);
+  auto node = ready_.extract(next_out_);
+  ++next_out_;
+  lock.unlock();
+  cv_.notify_all();  // a prefetch slot is free
+  return std::move(node.mapped());
+}
+
+void ViewBatcher::worker_loop() {
+  at::set_num_threads(1);  // augmentation is parallel across workers, not within
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    cv_.wait(lock, [&] {
+      return shutdown_ || (order_ && !error_ && next_claim_ < batches_per_epoch_ &&
+                           next_claim_ < next_out_ + prefetch_);
+    });
+    if (shutdown_) return;
+    const int64_t index = next_claim_++;
+    const int64_t generation = generation_;
+    const int64_t epoch = epoch_;
+    const auto order = order_;
+    lock.unlock();
+    try {
+      ViewBatch batch = build(epoch, index, *order);
+      lock.lock();
+      if (generation == generation_) ready_.emplace(index, std::move(batch));
+    } catch (...) {
+      lock.lock();
+      if (!error_) error_ = std::current_exception();
+    }
+    cv_.notify_all();
+  }
+}
+
+ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const {
+  const int64_t B = batch_size_;
+  const int64_t side = augmenter_.side();
+  const int64_t H = dataset_.images.size(2), W = dataset_.images.size(3);
+  const int64_t image_size = 3 * H * W;
+  const int64_t view_size = 3 * side * side;
+  auto views = torch::empty({K_ * B, 3, side, side}, torch::kFloat32);
+  auto images = torch::empty({B}, torch::kInt64);
+  float* out = views.data_ptr<float>();
+  const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();
+  int64_t* image_ids = images.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t i = order[index * B + b];
+    image_ids[b] = i;
+    Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index),
+                         static_cast<uint64_t>(b)}));
+    for (int64_t v = 0; v < K_; ++v) {
+      augmenter_.augment(pixels + i * image_size, H, W, rng, out + (v * B + b) * view_size);
+    }
+  }
+  return {epoch, index, views, images};
+}
+
+}  // namespace relnet

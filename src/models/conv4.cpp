@@ -1,0 +1,52 @@
+// Conv4 backbone of the reference implementation.
+#include "relnet/models/conv4.h"
+
+#include <cmath>
+
+namespace relnet {
+namespace {
+
+torch::nn::Sequential conv_block(int64_t in, int64_t out, bool global_pool) {
+  torch::nn::Sequential block;
+  block->push_back("conv", torch::nn::Conv2d(
+                               torch::nn::Conv2dOptions(in, out, 3).stride(1).padding(1).bias(false)));
+  block->push_back("bn", torch::nn::BatchNorm2d(out));
+  block->push_back("relu", torch::nn::ReLU());
+  if (global_pool) {
+    block->push_back("glbpool", torch::nn::AdaptiveAvgPool2d(1));
+  } else {
+    block->push_back("avgpool", torch::nn::AvgPool2d(2));
+  }
+  return block;
+}
+
+}  // namespace
+
+Conv4Impl::Conv4Impl() {
+  layer1_ = register_module("layer1", conv_block(3, 8, false));
+  layer2_ = register_module("layer2", conv_block(8, 16, false));
+  layer3_ = register_module("layer3", conv_block(16, 32, false));
+  layer4_ = register_module("layer4", conv_block(32, 64, true));
+  init_reference_weights(*this);
+}
+
+torch::Tensor Conv4Impl::forward(torch::Tensor x) {
+  x = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(x))));
+  return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
+}
+
+void init_reference_weights(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      const auto& k = conv->options.kernel_size();
+      const double n = static_cast<double>((*k)[0] * (*k)[1] * conv->options.out_channels());
+      conv->weight.normal_(0.0, std::sqrt(2.0 / n));
+    } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.fill_(1.0);
+      bn->bias.zero_();
+    }
+  }
+}
+
+}  // namespace relnet

@@ -1,0 +1,29 @@
+// BCE relation loss and pair accuracy.
+#include "relnet/relation/loss.h"
+
+namespace relnet {
+
+torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::binary_cross_entropy_with_logits(logits, targets);
+}
+
+PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  torch::NoGradGuard no_grad;
+  // round(sigmoid(x)) == 1 exactly when x > 0 (sigmoid(0) = 0.5 rounds to 0).
+  const auto predicted = (logits.detach() > 0).to(torch::kFloat32);
+  const auto correct = (predicted == targets).to(torch::kFloat32);
+  const auto pos = targets > 0.5f;
+  const auto neg = pos.logical_not();
+  const auto stats = torch::stack({correct.sum(), (correct * pos).sum(), pos.sum(),
+                                   (correct * neg).sum(), neg.sum()})
+                         .to(torch::kCPU, torch::kFloat64);
+  const auto* s = stats.data_ptr<double>();
+  PairAccuracy acc;
+  const double n = static_cast<double>(targets.numel());
+  acc.all = n > 0 ? s[0] / n : 0;
+  acc.positive = s[2] > 0 ? s[1] / s[2] : 0;
+  acc.negative = s[4] > 0 ? s[3] / s[4] : 0;
+  return acc;
+}
+
+}  // namespace relnet

@@ -1,0 +1,238 @@
+// Checkpoint files in PyTorch's pickle format.
+#include "relnet/train/checkpoint.h"
+
+#include <torch/serialize.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "relnet/util/fs.h"
+
+namespace relnet {
+namespace {
+
+std::string shape_str(const torch::Tensor& t) { return c10::str(t.sizes()); }
+
+c10::impl::GenericDict tensor_dict(const StateDict& dict) {
+  c10::impl::GenericDict out(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [key, tensor] : dict) out.insert(key, tensor.detach().to(torch::kCPU));
+  return out;
+}
+
+StateDict tensor_dict_from_ivalue(const c10::IValue& value, const std::string& what,
+                                  const std::string& path) {
+  if (value.isNone()) {
+    throw std::runtime_error("checkpoint '" + path + "': '" + what +
+                             "' could not be read: it was saved as a Python OrderedDict; save "
+                             "dict(model.state_dict()) instead");
+  }
+  if (!value.isGenericDict()) {
+    throw std::runtime_error("checkpoint '" + path + "': '" + what +
+                             "' must be a dict of tensors, found " + value.tagKind());
+  }
+  StateDict out;
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isTensor()) {
+      throw std::runtime_error("checkpoint '" + path + "': '" + what +
+                               "' must map names to tensors, found a " + entry.key().tagKind() +
+                               " -> " + entry.value().tagKind() + " entry");
+    }
+    out.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+  }
+  return out;
+}
+
+}  // namespace
+
+// PyTorch's order: a module's own parameters, then its own buffers, then
+// each child's, depth first in registration order.
+static void collect_state(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+    out.emplace_back(prefix + p.key(), p.value());
+  }
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) {
+    out.emplace_back(prefix + b.key(), b.value());
+  }
+  for (const auto& child : module.named_children()) {
+    collect_state(*child.value(), prefix + child.key() + ".", out);
+  }
+}
+
+StateDict state_dict(const torch::nn::Module& module) {
+  StateDict out;
+  collect_state(module, "", out);
+  return out;
+}
+
+void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std::string& what) {
+  const StateDict own = state_dict(module);
+  std::unordered_map<std::string, const torch::Tensor*> given;
+  for (const auto& [key, tensor] : dict) given[key] = &tensor;
+  for (const auto& [key, tensor] : own) {
+    auto it = given.find(key);
+    if (it == given.end()) {
+      throw std::runtime_error(what + ": missing key '" + key + "' (expected shape " +
+                               shape_str(tensor) + "); the file holds " +
+                               std::to_string(dict.size()) + " keys, the network needs " +
+                               std::to_string(own.size()));
+    }
+    if (it->second->sizes() != tensor.sizes()) {
+      throw std::runtime_error(what + ": key '" + key + "' has shape " + shape_str(*it->second) +
+                               ", the network expects " + shape_str(tensor) +
+                               " (a checkpoint of another network?)");
+    }
+  }
+  if (dict.size() != own.size()) {
+    std::unordered_map<std::string, bool> known;
+    for (const auto& [key, tensor] : own) known[key] = true;
+    for (const auto& [key, tensor] : dict) {
+      if (!known.count(key)) {
+        throw std::runtime_error(what + ": unexpected key '" + key + "' with shape " +
+                                 shape_str(tensor) + " (a checkpoint of another network?)");
+      }
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [key, tensor] : own) {
+    const torch::Tensor& src = *given.at(key);
+    tensor.copy_(src.to(tensor.device(), tensor.scalar_type()));
+  }
+}
+
+c10::IValue adam_state_to_ivalue(torch::optim::Adam& optimizer) {
+  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
+  c10::impl::GenericList groups(c10::AnyType::get());
+  int64_t index = 0;
+  auto& all_state = optimizer.state();
+  for (auto& group : optimizer.param_groups()) {
+    const auto& opts = static_cast<const torch::optim::AdamOptions&>(group.options());
+    c10::impl::GenericList ids(c10::IntType::get());
+    for (auto& p : group.params()) {
+      auto it = all_state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it != all_state.end()) {
+        auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
+        c10::impl::GenericDict entry(c10::StringType::get(), c10::AnyType::get());
+        entry.insert("step", torch::tensor(static_cast<float>(s.step())));
+        entry.insert("exp_avg", s.exp_avg().detach().to(torch::kCPU));
+        entry.insert("exp_avg_sq", s.exp_avg_sq().detach().to(torch::kCPU));
+        state.insert(index, entry);
+      }
+      ids.push_back(index++);
+    }
+    c10::impl::GenericDict g(c10::StringType::get(), c10::AnyType::get());
+    g.insert("lr", opts.lr());
+    g.insert("betas", c10::ivalue::Tuple::create(std::get<0>(opts.betas()), std::get<1>(opts.betas())));
+    g.insert("eps", opts.eps());
+    g.insert("weight_decay", opts.weight_decay());
+    g.insert("amsgrad", opts.amsgrad());
+    g.insert("maximize", false);
+    g.insert("foreach", c10::IValue());
+    g.insert("capturable", false);
+    g.insert("differentiable", false);
+    g.insert("fused", false);
+    g.insert("params", ids);
+    groups.push_back(g);
+  }
+  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+  out.insert("state", state);
+  out.insert("param_groups", groups);
+  return out;
+}
+
+void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& value,
+                            const std::string& what) {
+  auto bad = [&](const std::string& why) {
+    return std::runtime_error(what + ": optimizer state unreadable: " + why);
+  };
+  if (!value.isGenericDict()) throw bad("expected a dict, found " + value.tagKind());
+  const auto dict = value.toGenericDict();
+  if (!dict.contains("state")) throw bad("no 'state' entry");
+  const auto state = dict.at("state").toGenericDict();
+  std::vector<torch::Tensor> params;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) params.push_back(p);
+  }
+  auto& all_state = optimizer.state();
+  all_state.clear();
+  for (const auto& entry : state) {
+    const int64_t i = entry.key().toInt();
+    if (i < 0 || i >= static_cast<int64_t>(params.size())) {
+      throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
+                std::to_string(params.size()) + " parameters)");
+    }
+    const auto s = entry.value().toGenericDict();
+    const auto exp_avg = s.at("exp_avg").toTensor();
+    const auto exp_avg_sq = s.at("exp_avg_sq").toTensor();
+    if (exp_avg.sizes() != params[i].sizes() || exp_avg_sq.sizes() != params[i].sizes()) {
+      throw bad("parameter " + std::to_string(i) + " has shape " + shape_str(params[i]) +
+                ", the saved moments have " + shape_str(exp_avg));
+    }
+    auto restored = std::make_unique<torch::optim::AdamParamState>();
+    const auto step = s.at("step");
+    restored->step(step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
+                                   : step.toInt());
+    restored->exp_avg(exp_avg.to(params[i].device()).clone());
+    restored->exp_avg_sq(exp_avg_sq.to(params[i].device()).clone());
+    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(restored);
+  }
+}
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
+  root.insert("backbone", tensor_dict(checkpoint.backbone));
+  if (!checkpoint.relation.empty()) root.insert("relation", tensor_dict(checkpoint.relation));
+  if (checkpoint.optimizer) root.insert("optimizer", *checkpoint.optimizer);
+  root.insert("meta", checkpoint.meta.is_null() ? std::string("{}") : checkpoint.meta.dump());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(root));
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw std::runtime_error("checkpoint '" + path + "' does not exist");
+  }
+  const std::vector<char> bytes = read_file(path);
+  c10::IValue root;
+  try {
+    root = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    throw std::runtime_error("checkpoint '" + path + "' (" + std::to_string(bytes.size()) +
+                             " bytes) is not a readable PyTorch file (truncated or corrupt?): " +
+                             reason);
+  }
+  if (!root.isGenericDict()) {
+    throw std::runtime_error("checkpoint '" + path + "' must hold a dict with a 'backbone' entry, found " +
+                             root.tagKind() +
+                             (root.isNone() ? " (an OrderedDict? save a plain dict(...) instead)" : ""));
+  }
+  const auto dict = root.toGenericDict();
+  if (!dict.contains("backbone")) {
+    throw std::runtime_error("checkpoint '" + path + "' has no 'backbone' entry");
+  }
+  Checkpoint out;
+  out.backbone = tensor_dict_from_ivalue(dict.at("backbone"), "backbone", path);
+  if (dict.contains("relation")) {
+    out.relation = tensor_dict_from_ivalue(dict.at("relation"), "relation", path);
+  }
+  if (dict.contains("optimizer")) out.optimizer = dict.at("optimizer");
+  if (dict.contains("meta")) {
+    const auto meta = dict.at("meta");
+    if (!meta.isString()) {
+      throw std::runtime_error("checkpoint '" + path + "': 'meta' must be a JSON string");
+    }
+    try {
+      out.meta = nlohmann::json::parse(meta.toStringRef());
+      if (!out.meta.is_object()) throw std::runtime_error("not a JSON object");
+    } catch (const std::exception& e) {
+      throw std::runtime_error("checkpoint '" + path + "': 'meta' is not a JSON object: " + e.what());
+    }
+  } else {
+    out.meta = nlohmann::json::object();
+  }
+  return out;
+}
+
+}  // namespace relnet

@@ -1,0 +1,283 @@
+// Self-supervised relational reasoning: the training loop.
+#include "relnet/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "relnet/augment/pipeline.h"
+#include "relnet/data/dataset.h"
+#include "relnet/data/loader.h"
+#include "relnet/models/backbone.h"
+#include "relnet/relation/head.h"
+#include "relnet/relation/loss.h"
+#include "relnet/relation/pairs.h"
+#include "relnet/train/checkpoint.h"
+#include "relnet/util/fs.h"
+#include "relnet/util/metrics.h"
+#include "relnet/util/runtime.h"
+
+namespace relnet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+Normalization normalization_for(const DataConfig& data) {
+  Normalization norm = default_normalization(data.dataset);
+  for (size_t c = 0; c < 3; ++c) {
+    if (!data.mean.empty()) norm.mean[c] = static_cast<float>(data.mean[c]);
+    if (!data.std.empty()) norm.std[c] = static_cast<float>(data.std[c]);
+  }
+  return norm;
+}
+
+// Running sums over a window of steps.
+struct Window {
+  double loss = 0, acc = 0, pos = 0, neg = 0, wait = 0;
+  int64_t steps = 0, images = 0;
+  Clock::time_point start = Clock::now();
+  void add(double l, const PairAccuracy& a, int64_t views, double wait_s) {
+    loss += l;
+    acc += a.all;
+    pos += a.positive;
+    neg += a.negative;
+    wait += wait_s;
+    images += views;
+    ++steps;
+  }
+  json record() const {
+    const double n = static_cast<double>(std::max<int64_t>(steps, 1));
+    const double elapsed = seconds_since(start);
+    return json{{"loss", loss / n},
+                {"accuracy", acc / n},
+                {"accuracy_positive", pos / n},
+                {"accuracy_negative", neg / n},
+                {"images_per_s", elapsed > 0 ? images / elapsed : 0.0},
+                {"data_wait_s", wait},
+                {"seconds", elapsed}};
+  }
+};
+
+void save_all(const std::string& dir, const Config& config, const Backbone& backbone,
+              RelationHead& head, torch::optim::Adam& optimizer, const json& meta) {
+  Checkpoint full;
+  full.backbone = state_dict(*backbone);
+  full.relation = state_dict(*head);
+  full.optimizer = adam_state_to_ivalue(optimizer);
+  full.meta = meta;
+  save_checkpoint(dir + "/checkpoint.pt", full);
+  Checkpoint slim;
+  slim.backbone = full.backbone;
+  slim.meta = meta;
+  save_checkpoint(dir + "/backbone.pt", slim);
+}
+
+}  // namespace
+
+json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_side, int64_t epoch,
+                     int64_t step_in_epoch, int64_t global_step) {
+  const Normalization norm = normalization_for(config.data);
+  return json{{"format", "relnet-checkpoint"},
+              {"relnet_version", RELNET_VERSION},
+              {"backbone", config.model.backbone},
+              {"feature_size", feature_size},
+              {"dataset", config.data.dataset},
+              {"image_side", image_side},
+              {"normalization", {{"mean", norm.mean}, {"std", norm.std}}},
+              {"epoch", epoch},
+              {"step_in_epoch", step_in_epoch},
+              {"global_step", global_step},
+              {"config", config_to_json(config)}};
+}
+
+TrainSummary train(const Config& config, bool resume) {
+  const auto t_start = Clock::now();
+  const TrainConfig& tc = config.train;
+  TrainSummary summary;
+  summary.run_dir = run_dir(config);
+  const std::string& dir = summary.run_dir;
+  const std::string checkpoint_path = dir + "/checkpoint.pt";
+  if (resume && !std::filesystem::exists(checkpoint_path)) {
+    throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path +
+                             "' (train once without --resume first)");
+  }
+  ensure_directory(dir);
+
+  const torch::Device device = resolve_device(tc.device);
+  const int threads = set_threads(tc.threads);
+  const int64_t workers = config.data.workers > 0
+                              ? config.data.workers
+                              : std::max(1, hardware_threads() - 1);
+  spdlog::info("device {}, {} intra-op threads, {} augmentation workers", device.str(), threads,
+               workers);
+
+  const auto t_load = Clock::now();
+  ImageDataset data = load_dataset(config.data.dataset, config.data.root, Split::kTrain,
+                                   config.data.subset);
+  const int64_t side = data.side();
+  spdlog::info("dataset {} ({}): {} train images of {}x{}, loaded in {:.2f} s", data.name,
+               config.data.root, data.size(), side, side, seconds_since(t_load));
+  const Normalization norm = normalization_for(config.data);
+  const ViewAugmenter augmenter(config.augment, norm, side);
+  const int64_t K = config.augment.K;
+  const int64_t B = tc.batch_size;
+  ViewBatcher batcher(data, augmenter, K, B, static_cast<uint64_t>(tc.seed), workers,
+                      config.data.prefetch);
+  const int64_t steps_per_epoch = batcher.batches_per_epoch();
+
+  torch::manual_seed(static_cast<uint64_t>(tc.seed));
+  Backbone backbone = make_backbone(config.model.backbone);
+  const Aggregation aggregation = parse_aggregation(config.model.aggregation);
+  RelationHead head(aggregated_size(aggregation, backbone->feature_size()), config.model.head_hidden);
+  backbone->to(device);
+  head->to(device);
+  std::vector<torch::Tensor> params = backbone->parameters();
+  for (const auto& p : head->parameters()) params.push_back(p);
+  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(tc.lr));
+  spdlog::info("backbone {} ({} parameters, feature {}), relation head {} parameters, {} pairs/step",
+               backbone->name(), count_parameters(*backbone), backbone->feature_size(),
+               count_parameters(*head), K * (K - 1) * B);
+
+  int64_t start_epoch = 0, start_step = 0, global_step = 0;
+  if (resume) {
+    Checkpoint ck = load_checkpoint(checkpoint_path);
+    const std::string saved_backbone = ck.meta.value("backbone", "");
+    if (saved_backbone != config.model.backbone) {
+      throw std::runtime_error("--resume: '" + checkpoint_path + "' holds backbone '" +
+                               saved_backbone + "', the config asks for '" +
+                               config.model.backbone + "'");
+    }
+    load_state_dict(*backbone, ck.backbone, "checkpoint '" + checkpoint_path + "' (backbone)");
+    load_state_dict(*head, ck.relation, "checkpoint '" + checkpoint_path + "' (relation)");
+    if (!ck.optimizer) {
+      throw std::runtime_error("--resume: '" + checkpoint_path + "' has no optimizer state");
+    }
+    adam_state_from_ivalue(optimizer, *ck.optimizer, "checkpoint '" + checkpoint_path + "'");
+    start_epoch = ck.meta.value("epoch", int64_t{0});
+    start_step = ck.meta.value("step_in_epoch", int64_t{0});
+    global_step = ck.meta.value("global_step", int64_t{0});
+    if (start_step >= steps_per_epoch) {
+      ++start_epoch;
+      start_step = 0;
+    }
+    spdlog::info("resuming from '{}': epoch {}, step {} (global step {})", checkpoint_path,
+                 start_epoch + 1, start_step, global_step);
+  }
+
+  {
+    json effective = config_to_json(config);
+    write_file_atomic(dir + "/config.json", effective.dump(2) + "\n");
+  }
+  MetricsWriter metrics(dir + "/metrics.jsonl", /*append=*/resume);
+
+  summary.epochs_completed = start_epoch;
+  summary.global_step = global_step;
+  if (start_epoch >= tc.epochs) {
+    spdlog::info("nothing to do: the checkpoint has completed {} of {} epochs", start_epoch,
+                 tc.epochs);
+    summary.already_complete = true;
+    summary.seconds = seconds_since(t_start);
+    return summary;
+  }
+
+  const int64_t total_steps = tc.epochs * steps_per_epoch;
+  const int64_t first_global = start_epoch * steps_per_epoch + start_step;
+  const auto t_train = Clock::now();
+  for (int64_t epoch = start_epoch; epoch < tc.epochs; ++epoch) {
+    backbone->train();
+    head->train();
+    batcher.start_epoch(epoch, epoch == start_epoch ? start_step : 0);
+    Window epoch_window, log_window;
+    int64_t step = epoch == start_epoch ? start_step : 0;
+    while (true) {
+      const auto t_wait = Clock::now();
+      std::optional<ViewBatch> batch = batcher.next();
+      if (!batch) break;
+      const double wait_s = seconds_since(t_wait);
+
+      const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
+      const torch::Tensor features = backbone->forward(views);          // (K*B, D)
+      const RelationPairs pairs = make_pairs(features, K, aggregation);  // (P, 2D), (P)
+      const torch::Tensor logits = head->forward(pairs.inputs);          // (P)
+      const torch::Tensor loss = relation_loss(logits, pairs.targets);
+      optimizer.zero_grad();
+      loss.backward();
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        throw std::runtime_error(
+            "loss became " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) +
+            ", step " + std::to_string(step + 1) +
+            "; weights of this step were not saved. Lower train.lr and resume from '" +
+            checkpoint_path + "' (if one exists) or restart");
+      }
+      optimizer.step();
+      ++step;
+      ++global_step;
+      const PairAccuracy acc = pair_accuracy(logits, pairs.targets);
+      epoch_window.add(loss_value, acc, K * B, wait_s);
+      log_window.add(loss_value, acc, K * B, wait_s);
+
+      if (global_step % tc.log_interval == 0 || step == steps_per_epoch) {
+        json rec = log_window.record();
+        const double done = static_cast<double>(global_step - first_global);
+        const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
+        spdlog::info(
+            "epoch {}/{} step {}/{} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s "
+            "| ETA {}",
+            epoch + 1, tc.epochs, step, steps_per_epoch, rec["loss"].get<double>(),
+            rec["accuracy"].get<double>(), rec["accuracy_positive"].get<double>(),
+            rec["accuracy_negative"].get<double>(), rec["images_per_s"].get<double>(),
+            format_duration(eta));
+        rec["kind"] = "step";
+        rec["epoch"] = epoch + 1;
+        rec["step"] = step;
+        rec["global_step"] = global_step;
+        metrics.write(rec);
+        log_window = Window();
+      }
+      if (stop_requested()) {
+        save_all(dir, config, backbone, head, optimizer,
+                 checkpoint_meta(config, backbone->feature_size(), side, epoch, step, global_step));
+        summary.interrupted = true;
+        summary.global_step = global_step;
+        summary.seconds = seconds_since(t_start);
+        spdlog::warn("interrupted at epoch {}, step {}: saved '{}'", epoch + 1, step,
+                     checkpoint_path);
+        return summary;
+      }
+    }
+
+    json rec = epoch_window.record();
+    summary.epochs_completed = epoch + 1;
+    summary.global_step = global_step;
+    summary.last_epoch_loss = rec["loss"].get<double>();
+    summary.last_epoch_accuracy = rec["accuracy"].get<double>();
+    spdlog::info("epoch {}/{} done in {} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s",
+                 epoch + 1, tc.epochs, format_duration(rec["seconds"].get<double>()),
+                 summary.last_epoch_loss, summary.last_epoch_accuracy,
+                 rec["accuracy_positive"].get<double>(), rec["accuracy_negative"].get<double>(),
+                 rec["images_per_s"].get<double>());
+    rec["kind"] = "epoch";
+    rec["epoch"] = epoch + 1;
+    rec["global_step"] = global_step;
+    metrics.write(rec);
+    if ((epoch + 1) % tc.checkpoint_interval == 0 || epoch + 1 == tc.epochs) {
+      save_all(dir, config, backbone, head, optimizer,
+               checkpoint_meta(config, backbone->feature_size(), side, epoch + 1, 0, global_step));
+      spdlog::info("saved '{}/checkpoint.pt' and '{}/backbone.pt'", dir, dir);
+    }
+  }
+  summary.seconds = seconds_since(t_start);
+  return summary;
+}
+
+}  // namespace relnet

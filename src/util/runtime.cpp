@@ -1,0 +1,79 @@
+// Process-wide runtime setup.
+#include "relnet/util/runtime.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+namespace relnet {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop.exchange(true)) {
+    // Second signal: the user insists. Leave at once (async-signal-safe).
+    const char msg[] = "\nrelnet: second interrupt, exiting without saving\n";
+    const ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+    ::_exit(128 + sig);
+  }
+}
+
+}  // namespace
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);  // never give the heap top back
+  mallopt(M_TOP_PAD, 256 * 1024 * 1024);
+}
+
+int hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int set_threads(int64_t threads) {
+  const int n = threads > 0 ? static_cast<int>(threads) : hardware_threads();
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw std::invalid_argument("device '" + name +
+                                  "' requested but CUDA is not available in this build or machine "
+                                  "(use --device cpu or auto)");
+    }
+    torch::Device device(name);
+    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw std::invalid_argument("device '" + name + "' does not exist: " +
+                                  std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    }
+    return device;
+  }
+  throw std::invalid_argument("device must be auto | cpu | cuda | cuda:N, got '" + name + "'");
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+void request_stop() { g_stop.store(true); }
+void clear_stop() { g_stop.store(false); }
+
+}  // namespace relnet

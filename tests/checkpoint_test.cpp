@@ -1,0 +1,135 @@
+#include "relnet/train/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "relnet/models/conv4.h"
+#include "relnet/relation/head.h"
+#include "relnet/util/fs.h"
+#include "test_util.h"
+
+namespace relnet {
+namespace {
+
+using relnet::testing::TempDir;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
+  TempDir dir("ckpt");
+  torch::manual_seed(1);
+  Conv4 net;
+  RelationHead head(128);
+  std::vector<torch::Tensor> params = net->parameters();
+  for (auto& p : head->parameters()) params.push_back(p);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(1e-3));
+  // One step so that Adam has state and BN has running statistics.
+  const auto f = net->forward(torch::randn({8, 3, 16, 16}));
+  head->forward(torch::cat({f, f.roll(1, 0)}, 1)).sum().backward();
+  opt.step();
+
+  Checkpoint ck{state_dict(*net), state_dict(*head), adam_state_to_ivalue(opt),
+                nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}}};
+  save_checkpoint(dir / "c.pt", ck);
+
+  const Checkpoint back = load_checkpoint(dir / "c.pt");
+  EXPECT_EQ(back.meta["epoch"], 3);
+  torch::manual_seed(99);
+  Conv4 net2;
+  RelationHead head2(128);
+  load_state_dict(*net2, back.backbone, "c.pt");
+  load_state_dict(*head2, back.relation, "c.pt");
+  const auto a = state_dict(*net), b = state_dict(*net2);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+
+  std::vector<torch::Tensor> params2 = net2->parameters();
+  for (auto& p : head2->parameters()) params2.push_back(p);
+  torch::optim::Adam opt2(params2, torch::optim::AdamOptions(1e-3));
+  ASSERT_TRUE(back.optimizer.has_value());
+  adam_state_from_ivalue(opt2, *back.optimizer, "c.pt");
+  ASSERT_EQ(opt2.state().size(), opt.state().size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto& s1 = static_cast<torch::optim::AdamParamState&>(
+        *opt.state().at(c10::guts::to_string(params[i].unsafeGetTensorImpl())));
+    auto& s2 = static_cast<torch::optim::AdamParamState&>(
+        *opt2.state().at(c10::guts::to_string(params2[i].unsafeGetTensorImpl())));
+    EXPECT_EQ(s1.step(), s2.step());
+    EXPECT_TRUE(torch::equal(s1.exp_avg(), s2.exp_avg()));
+    EXPECT_TRUE(torch::equal(s1.exp_avg_sq(), s2.exp_avg_sq()));
+  }
+}
+
+TEST(CheckpointTest, CheckpointOfAnotherNetworkNamesTheFirstMismatch) {
+  RelationHead small(64, 32);
+  RelationHead big(128, 256);
+  const std::string msg = error_of([&] { load_state_dict(*big, state_dict(*small), "x.pt"); });
+  EXPECT_EQ(msg, "x.pt: key '0.weight' has shape [32, 64], the network expects [256, 128] "
+                 "(a checkpoint of another network?)");
+  Conv4 net;
+  const std::string msg2 = error_of([&] { load_state_dict(*net, state_dict(*big), "y.pt"); });
+  EXPECT_NE(msg2.find("y.pt: missing key 'layer1.conv.weight'"), std::string::npos) << msg2;
+}
+
+TEST(CheckpointTest, TruncatedOrMissingFileIsReportedWithItsPath) {
+  TempDir dir("ckpt_bad");
+  Conv4 net;
+  save_checkpoint(dir / "good.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}});
+  auto bytes = read_file(dir / "good.pt");
+  bytes.resize(bytes.size() / 2);
+  write_file_atomic(dir / "half.pt", bytes.data(), bytes.size());
+  const std::string msg = error_of([&] { load_checkpoint(dir / "half.pt"); });
+  EXPECT_NE(msg.find("checkpoint '" + (dir / "half.pt") + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated or corrupt"), std::string::npos) << msg;
+  EXPECT_EQ(error_of([&] { load_checkpoint(dir / "none.pt"); }),
+            "checkpoint '" + (dir / "none.pt") + "' does not exist");
+}
+
+TEST(CheckpointTest, FailedWriteKeepsThePreviousFile) {
+  TempDir dir("ckpt_fail");
+  const std::string path = dir / "blocked";
+  std::filesystem::create_directories(path + "/inside");  // rename onto a non-empty dir fails
+  EXPECT_NE(error_of([&] { write_file_atomic(path, std::string("x")); }).find("cannot write '" + path),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_directory(path + "/inside"));
+  for (const auto& e : std::filesystem::directory_iterator(dir.str())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "temp file left";
+  }
+}
+
+// backbone.pt must open in Python's torch.load with the reference key names,
+// load strictly into a PyTorch Conv4 and give the same features.
+TEST(CheckpointTest, BackboneFileLoadsInPyTorch) {
+  if (std::system(RELNET_PYTHON " -c 'import torch' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << RELNET_PYTHON << " with torch is not installed (scripts/setup.sh installs it)";
+  }
+  TempDir dir("ckpt_py");
+  torch::manual_seed(5);
+  Conv4 net;
+  net->eval();
+  const auto x = torch::rand({4, 3, 32, 32});
+  const auto features = net->forward(x);
+  save_checkpoint(dir / "backbone.pt",
+                  Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", "conv4"}}});
+  c10::impl::GenericDict io(c10::StringType::get(), c10::TensorType::get());
+  io.insert("x", x);
+  io.insert("features", features.detach());
+  const auto bytes = torch::pickle_save(c10::IValue(io));
+  write_file_atomic(dir / "io.pt", bytes.data(), bytes.size());
+  const std::string cmd = std::string(RELNET_PYTHON) + " " + RELNET_SOURCE_DIR +
+                          "/tests/python/check_backbone.py " + (dir / "backbone.pt") + " " +
+                          (dir / "io.pt");
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+}  // namespace
+}  // namespace relnet

@@ -1,0 +1,98 @@
+#include "relnet/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace relnet {
+namespace {
+
+using nlohmann::json;
+
+std::string error_of(const json& j) {
+  try {
+    config_from_json(j);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigTest, DefaultsMatchThePaper) {
+  const Config c = config_from_json(json::object());
+  EXPECT_EQ(c.train.batch_size, 64);
+  EXPECT_DOUBLE_EQ(c.train.lr, 1e-3);
+  EXPECT_EQ(c.model.backbone, "conv4");
+  EXPECT_EQ(c.model.aggregation, "cat");
+  EXPECT_DOUBLE_EQ(c.augment.crop_scale_min, 0.08);
+  EXPECT_DOUBLE_EQ(c.augment.jitter_p, 0.8);
+  EXPECT_DOUBLE_EQ(c.augment.grayscale_p, 0.2);
+}
+
+TEST(ConfigTest, RejectsUnknownKeyNamingIt) {
+  const std::string msg = error_of(json{{"train", {{"learnig_rate", 0.1}}}});
+  EXPECT_NE(msg.find("unknown key 'learnig_rate' in train"), std::string::npos) << msg;
+  EXPECT_NE(error_of(json{{"trian", json::object()}}).find("unknown key 'trian'"), std::string::npos);
+}
+
+TEST(ConfigTest, RejectsBadValuesNamingTheKey) {
+  EXPECT_EQ(error_of(json{{"train", {{"batch_size", -4}}}}),
+            "train.batch_size must be >= 2, got -4");
+  EXPECT_NE(error_of(json{{"train", {{"lr", "fast"}}}}).find("train.lr must be a number"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"data", {{"dataset", "imagenet"}}}}).find("data.dataset must be one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"train", {{"device", "tpu"}}}}).find("train.device"), std::string::npos);
+  EXPECT_NE(error_of(json{{"augment", {{"flip_p", 1.5}}}}).find("augment.flip_p"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"data", {{"std", {0.5, 0.0, 0.5}}}}}).find("data.std"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, JsonRoundTripKeepsEveryValue) {
+  Config c;
+  c.name = "x";
+  c.augment.K = 7;
+  c.train.seed = 3;
+  c.data.mean = {0.1, 0.2, 0.3};
+  const Config back = config_from_json(config_to_json(c));
+  EXPECT_EQ(config_to_json(back), config_to_json(c));
+}
+
+TEST(ConfigTest, OverrideChangesOneKeyAndValidates) {
+  Config c;
+  apply_override(c, "train.epochs=5");
+  apply_override(c, "train.device=cpu");
+  EXPECT_EQ(c.train.epochs, 5);
+  EXPECT_EQ(c.train.device, "cpu");
+  EXPECT_THROW(apply_override(c, "train.epoch=5"), std::invalid_argument);
+  EXPECT_THROW(apply_override(c, "train.epochs=zero"), std::invalid_argument);
+  EXPECT_EQ(c.train.epochs, 5);
+}
+
+TEST(ConfigTest, LoadConfigNamesTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() / "relnet_config_test";
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "my_run.json").string();
+  {
+    std::ofstream(path) << R"({"train": {"epochs": 3}})";
+  }
+  const Config c = load_config(path);
+  EXPECT_EQ(c.name, "my_run");
+  EXPECT_EQ(c.train.epochs, 3);
+  {
+    std::ofstream(path) << R"({"train": {"epochs": 3,}})";
+  }
+  try {
+    load_config(path);
+    FAIL() << "expected a parse error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_config((dir / "missing.json").string()), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace relnet

@@ -1,0 +1,65 @@
+#include "relnet/relation/head.h"
+
+#include <gtest/gtest.h>
+
+#include "relnet/models/backbone.h"
+#include "relnet/relation/loss.h"
+#include "relnet/train/checkpoint.h"
+
+namespace relnet {
+namespace {
+
+TEST(RelationHeadTest, HasTheReferenceSizeAndKeys) {
+  RelationHead head(128, 256);
+  EXPECT_EQ(count_parameters(*head), 33793);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : state_dict(*head)) keys.push_back(k);
+  const std::vector<std::string> expected = {"0.weight",         "0.bias",          "1.weight",
+                                             "1.bias",           "1.running_mean",  "1.running_var",
+                                             "1.num_batches_tracked", "3.weight", "3.bias"};
+  EXPECT_EQ(keys, expected);
+  EXPECT_EQ(head->forward(torch::randn({10, 128})).sizes(), (std::vector<int64_t>{10}));
+}
+
+TEST(RelationHeadTest, LearnsToSeparateTwoFeatureClouds) {
+  torch::manual_seed(3);
+  RelationHead head(8, 16);
+  torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(1e-2));
+  const int64_t n = 256;
+  const auto targets = torch::cat({torch::ones({n / 2}), torch::zeros({n / 2})});
+  double loss_value = 1e9;
+  int step = 0;
+  for (; step < 300 && loss_value > 0.05; ++step) {
+    const auto x = torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
+    const auto loss = relation_loss(head->forward(x), targets);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    loss_value = loss.item<double>();
+  }
+  EXPECT_LT(loss_value, 0.05) << "after " << step << " steps";
+  head->eval();
+  const auto x = torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
+  EXPECT_GT(pair_accuracy(head->forward(x), targets).all, 0.98);
+}
+
+TEST(RelationLossTest, BceMatchesTheClosedForm) {
+  const auto logits = torch::tensor({2.0f, -1.0f, 0.5f, 0.0f});
+  const auto targets = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f});
+  const auto p = torch::sigmoid(logits);
+  const auto expected = -(targets * torch::log(p) + (1 - targets) * torch::log(1 - p)).mean();
+  EXPECT_NEAR(relation_loss(logits, targets).item<double>(), expected.item<double>(), 1e-6);
+}
+
+TEST(RelationLossTest, AccuracySplitsPositivesAndNegatives) {
+  // logit > 0 predicts 1; sigmoid(0) = 0.5 rounds to 0 as torch.round does.
+  const auto logits = torch::tensor({3.f, -2.f, 0.f, 1.f, -1.f});
+  const auto targets = torch::tensor({1.f, 1.f, 1.f, 0.f, 0.f});
+  const PairAccuracy a = pair_accuracy(logits, targets);
+  EXPECT_DOUBLE_EQ(a.all, 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(a.positive, 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(a.negative, 1.0 / 2.0);
+}
+
+}  // namespace
+}  // namespace relnet

@@ -1,0 +1,83 @@
+#include "relnet/data/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace relnet {
+namespace {
+
+ImageDataset random_dataset(int64_t n, int64_t side) {
+  torch::manual_seed(0);
+  ImageDataset d;
+  d.name = "synthetic";
+  d.images = torch::randint(0, 256, {n, 3, side, side}, torch::kUInt8);
+  d.labels = torch::arange(n) % 10;
+  d.num_classes = 10;
+  return d;
+}
+
+TEST(LoaderTest, EpochPermutationIsASeededPermutation) {
+  const auto p = epoch_permutation(100, 7, 0);
+  EXPECT_EQ(std::set<int64_t>(p.begin(), p.end()).size(), 100u);
+  EXPECT_EQ(*std::min_element(p.begin(), p.end()), 0);
+  EXPECT_EQ(*std::max_element(p.begin(), p.end()), 99);
+  EXPECT_EQ(p, epoch_permutation(100, 7, 0));
+  EXPECT_NE(p, epoch_permutation(100, 7, 1));
+  EXPECT_NE(p, epoch_permutation(100, 8, 0));
+}
+
+TEST(LoaderTest, BatchesEqualMakeViewsInOrderForAnyWorkerCount) {
+  const ImageDataset data = random_dataset(50, 12);
+  const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 12);
+  const int64_t K = 3, B = 8;
+  std::vector<torch::Tensor> reference;
+  for (int64_t workers : {1, 3}) {
+    ViewBatcher batcher(data, aug, K, B, /*seed=*/5, workers, /*prefetch=*/2);
+    EXPECT_EQ(batcher.batches_per_epoch(), 6);  // 50 / 8, last partial batch dropped
+    batcher.start_epoch(2);
+    const auto order = epoch_permutation(50, 5, 2);
+    int64_t count = 0;
+    while (auto batch = batcher.next()) {
+      ASSERT_EQ(batch->index, count);
+      ASSERT_EQ(batch->views.sizes(), (std::vector<int64_t>{K * B, 3, 12, 12}));
+      const auto ids = torch::from_blob(const_cast<int64_t*>(order.data()) + count * B, {B},
+                                        torch::kInt64);
+      EXPECT_TRUE(torch::equal(batch->images, ids));
+      const auto expected = aug.make_views(data.images.index_select(0, ids), K, 5, 2, count);
+      EXPECT_TRUE(torch::equal(batch->views, expected)) << "batch " << count;
+      if (workers == 1) {
+        reference.push_back(batch->views);
+      } else {
+        EXPECT_TRUE(torch::equal(batch->views, reference[count]));
+      }
+      ++count;
+    }
+    EXPECT_EQ(count, 6);
+    EXPECT_FALSE(batcher.next().has_value());
+  }
+}
+
+TEST(LoaderTest, StartEpochMidwayResumesAtThatBatch) {
+  const ImageDataset data = random_dataset(40, 8);
+  const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
+  ViewBatcher full(data, aug, 2, 4, 1, 2, 3);
+  full.start_epoch(0);
+  std::vector<torch::Tensor> all;
+  while (auto b = full.next()) all.push_back(b->views);
+  ViewBatcher resumed(data, aug, 2, 4, 1, 2, 3);
+  resumed.start_epoch(0, 7);
+  int64_t i = 7;
+  while (auto b = resumed.next()) EXPECT_TRUE(torch::equal(b->views, all[i++]));
+  EXPECT_EQ(i, 10);
+}
+
+TEST(LoaderTest, RejectsADatasetSmallerThanOneBatch) {
+  const ImageDataset data = random_dataset(5, 8);
+  const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
+  EXPECT_THROW(ViewBatcher(data, aug, 2, 8, 1, 1, 1), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace relnet

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Bad input: one clear message naming the culprit, exit 1 (2 for usage).
+source "$(dirname "$0")/common.bash"
+cfg="$SCRATCH/bad.json"
+echo '{"train": {"learnig_rate": 0.1}}' >"$cfg"
+expect_fail 1 "unknown key 'learnig_rate' in train" -- "$RELNET_BIN" train --config "$cfg"
+
+echo '{"train": {"batch_size": -4}}' >"$cfg"
+expect_fail 1 "train.batch_size must be >= 2, got -4" -- "$RELNET_BIN" train --config "$cfg"
+
+expect_fail 1 "cannot open config file '$SCRATCH/none.json'" -- \
+  "$RELNET_BIN" train --config "$SCRATCH/none.json"
+
+expect_fail 1 "$SCRATCH/no-such-dir" -- "$RELNET_BIN" train \
+  --config "$RELNET_SOURCE_DIR/configs/smoke.json" --set data.root="$SCRATCH/no-such-dir" \
+  --out-dir "$SCRATCH/run"
+
+expect_fail 1 "unknown key 'epoch' in train" -- "$RELNET_BIN" train \
+  --config "$RELNET_SOURCE_DIR/configs/smoke.json" --set train.epoch=3
+
+expect_fail 1 "checkpoint '$SCRATCH/missing.pt' does not exist" -- \
+  "$RELNET_BIN" linear-eval --checkpoint "$SCRATCH/missing.pt"
+
+head -c 1000 /dev/urandom >"$SCRATCH/garbage.pt"
+expect_fail 1 "is not a readable PyTorch file" -- \
+  "$RELNET_BIN" linear-eval --checkpoint "$SCRATCH/garbage.pt"
+echo "ok"

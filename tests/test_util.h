@@ -1,0 +1,88 @@
+// Helpers shared by the tests: temporary folders and tiny generated datasets
+// in the exact on-disk formats relnet reads.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "relnet/util/rng.h"
+
+namespace relnet::testing {
+
+// A fresh, empty folder under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = "relnet_" + tag;
+    if (info) name += std::string("_") + info->test_suite_name() + "_" + info->name();
+    path_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string str() const { return path_.string(); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void put_be32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
+}
+
+inline void write_gz(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+
+// Image i of class label i % 10: dark noise plus a bright bar whose row
+// depends on the class, so classes are linearly separable after training.
+inline uint8_t pattern_pixel(int64_t i, int64_t y, int64_t x, int64_t side, Rng& rng) {
+  const int64_t label = i % 10;
+  const int64_t row = 2 + label * (side - 4) / 10;
+  const bool bar = y >= row && y < row + 2 && x >= 2 && x < side - 2;
+  return static_cast<uint8_t>(bar ? 200 + rng.below(56) : rng.below(60));
+}
+
+// Writes an MNIST-style split (train-* or t10k-*) of `n` side x side images,
+// gzip-compressed, into `dir`.
+inline void write_idx_split(const std::string& dir, const std::string& prefix, int64_t n,
+                            int64_t side, uint64_t seed) {
+  std::vector<uint8_t> images, labels;
+  put_be32(images, 0x00000803);
+  put_be32(images, static_cast<uint32_t>(n));
+  put_be32(images, static_cast<uint32_t>(side));
+  put_be32(images, static_cast<uint32_t>(side));
+  put_be32(labels, 0x00000801);
+  put_be32(labels, static_cast<uint32_t>(n));
+  Rng rng(seed);
+  for (int64_t i = 0; i < n; ++i) {
+    labels.push_back(static_cast<uint8_t>(i % 10));
+    for (int64_t y = 0; y < side; ++y)
+      for (int64_t x = 0; x < side; ++x) images.push_back(pattern_pixel(i, y, x, side, rng));
+  }
+  write_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", images);
+  write_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
+}
+
+// A tiny MNIST-format dataset (train + test) in `dir`.
+inline void write_tiny_mnist(const std::string& dir, int64_t n_train, int64_t n_test,
+                             int64_t side = 16) {
+  write_idx_split(dir, "train", n_train, side, 1);
+  write_idx_split(dir, "t10k", n_test, side, 2);
+}
+
+}  // namespace relnet::testing

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "relnet/util/fs.h"
+#include "relnet/util/metrics.h"
+#include "relnet/util/rng.h"
+#include "test_util.h"
+
+namespace relnet {
+namespace {
+
+using relnet::testing::TempDir;
+
+TEST(RngTest, SameSeedGivesTheSameStream) {
+  Rng a(42), b(42), c(43);
+  bool differs = false;
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t x = a.next_u64();
+    EXPECT_EQ(x, b.next_u64());
+    differs = differs || x != c.next_u64();
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_NE(derive_seed({1, 2, 3}), derive_seed({1, 3, 2}));
+}
+
+TEST(RngTest, DrawsStayInTheirRanges) {
+  Rng r(1);
+  for (int i = 0; i < 10000; ++i) {
+    const double u = r.uniform();
+    EXPECT_GE(u, 0.0);
+    EXPECT_LT(u, 1.0);
+    const int64_t k = r.randint(-3, 3);
+    EXPECT_GE(k, -3);
+    EXPECT_LE(k, 3);
+  }
+}
+
+TEST(RngTest, BelowIsRoughlyUniform) {
+  Rng r(7);
+  std::vector<int> counts(6);
+  for (int i = 0; i < 60000; ++i) ++counts[r.below(6)];
+  for (int c : counts) EXPECT_NEAR(c, 10000, 400);
+}
+
+TEST(FsTest, AtomicWriteReplacesContentAndLeavesNoTemporary) {
+  TempDir dir("fs");
+  write_file_atomic(dir / "a.txt", std::string("first"));
+  write_file_atomic(dir / "a.txt", std::string("second"));
+  const auto bytes = read_file(dir / "a.txt");
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "second");
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str())) ++files, (void)e;
+  EXPECT_EQ(files, 1);
+  EXPECT_THROW(write_file_atomic(dir / "missing/a.txt", std::string("x")), std::runtime_error);
+  EXPECT_THROW(read_file(dir / "nope"), std::runtime_error);
+}
+
+TEST(MetricsTest, WritesOneJsonObjectPerLine) {
+  TempDir dir("metrics");
+  {
+    MetricsWriter w(dir / "m.jsonl", false);
+    w.write({{"loss", 0.5}});
+    w.write({{"loss", 0.25}});
+  }
+  {
+    MetricsWriter w(dir / "m.jsonl", true);
+    w.write({{"loss", 0.125}});
+  }
+  const auto recs = read_jsonl(dir / "m.jsonl");
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[2]["loss"], 0.125);
+}
+
+TEST(MetricsTest, FormatsDurations) {
+  EXPECT_EQ(format_duration(42.4), "42s");
+  EXPECT_EQ(format_duration(185), "3m05s");
+  EXPECT_EQ(format_duration(7260), "2h01m");
+  EXPECT_EQ(format_duration(-1), "?");
+}
+
+}  // namespace
+}  // namespace relnet
