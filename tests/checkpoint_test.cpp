@@ -14,16 +14,10 @@
 namespace relnet {
 namespace {
 
+using relnet::testing::error_of;
+
 using relnet::testing::TempDir;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   TempDir dir("ckpt");

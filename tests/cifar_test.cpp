@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "relnet/data/dataset.h"
+#include "test_util.h"
 
 namespace relnet {
 namespace {
+
+using relnet::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -83,14 +86,6 @@ void write_file(const fs::path& path, const std::vector<char>& bytes) {
   write_file(path, bytes, bytes.size());
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 constexpr int64_t kTrainSalt = 0;
 constexpr int64_t kTestSalt = 7;

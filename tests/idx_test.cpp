@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "relnet/data/dataset.h"
+#include "test_util.h"
 
 namespace relnet {
 namespace {
+
+using relnet::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -69,14 +72,6 @@ void write_raw(const fs::path& path, const std::vector<char>& bytes) {
   ASSERT_TRUE(out.good()) << path;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Expected (n, 3, rows, cols) uint8 and (n) int64 for the files written by
 // write_split().

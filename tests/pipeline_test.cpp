@@ -44,7 +44,8 @@ torch::Tensor random_images(int64_t b, int64_t h, int64_t w, uint64_t seed = 0) 
   return torch::randint(0, 256, {b, 3, h, w}, torch::kUInt8);
 }
 
-std::string error_of(const std::function<void()>& f) {
+// The message of the std::invalid_argument `f` throws ("" if none).
+std::string invalid_argument_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const std::invalid_argument& e) {
@@ -186,38 +187,38 @@ TEST(ViewAugmenterTest, JitterOnlyKeepsGeometry) {
 TEST(ViewAugmenterTest, RejectsBadInputsStatingExpectedAndFound) {
   const ViewAugmenter aug(AugmentConfig{}, cifar_norm(), 32);
   const auto images = random_images(2, 32, 32);
-  EXPECT_EQ(error_of([&] { aug.make_views(images.to(torch::kFloat32), 2, 1, 0, 0); }),
+  EXPECT_EQ(invalid_argument_of([&] { aug.make_views(images.to(torch::kFloat32), 2, 1, 0, 0); }),
             "ViewAugmenter::make_views: images must be uint8, found Float");
-  EXPECT_EQ(error_of([&] { aug.make_views(images[0], 2, 1, 0, 0); }),
+  EXPECT_EQ(invalid_argument_of([&] { aug.make_views(images[0], 2, 1, 0, 0); }),
             "ViewAugmenter::make_views: images must be 4-D (N, 3, H, W), found 3-D [3, 32, 32]");
-  EXPECT_EQ(error_of([&] { aug.make_views(images.slice(1, 0, 1), 2, 1, 0, 0); }),
+  EXPECT_EQ(invalid_argument_of([&] { aug.make_views(images.slice(1, 0, 1), 2, 1, 0, 0); }),
             "ViewAugmenter::make_views: images must have 3 channels, found 1 (shape [2, 1, 32, "
             "32])");
-  EXPECT_EQ(error_of([&] { aug.make_views(images, 0, 1, 0, 0); }),
+  EXPECT_EQ(invalid_argument_of([&] { aug.make_views(images, 0, 1, 0, 0); }),
             "ViewAugmenter::make_views: K must be >= 1, got 0");
-  EXPECT_EQ(error_of([&] { aug.make_views(torch::Tensor(), 2, 1, 0, 0); }),
+  EXPECT_EQ(invalid_argument_of([&] { aug.make_views(torch::Tensor(), 2, 1, 0, 0); }),
             "ViewAugmenter::make_views: images tensor is undefined");
 }
 
 TEST(ViewAugmenterTest, RejectsBadSettings) {
-  EXPECT_EQ(error_of([] { ViewAugmenter(AugmentConfig{}, cifar_norm(), 0); }),
+  EXPECT_EQ(invalid_argument_of([] { ViewAugmenter(AugmentConfig{}, cifar_norm(), 0); }),
             "ViewAugmenter: side must be >= 1, got 0");
   AugmentConfig c;
   c.crop_scale_min = 0.9;
   c.crop_scale_max = 0.5;
-  EXPECT_EQ(error_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
+  EXPECT_EQ(invalid_argument_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
             "ViewAugmenter: need 0 < crop_scale_min <= crop_scale_max, got (0.9, 0.5)");
   c = AugmentConfig{};
   c.hue = 0.7;
-  EXPECT_EQ(error_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
+  EXPECT_EQ(invalid_argument_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
             "ViewAugmenter: hue must be in [0, 0.5], got 0.7");
   c = AugmentConfig{};
   c.flip_p = 1.5;
-  EXPECT_EQ(error_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
+  EXPECT_EQ(invalid_argument_of([&] { ViewAugmenter(c, cifar_norm(), 32); }),
             "ViewAugmenter: flip_p must be in [0, 1], got 1.5");
   Normalization bad = cifar_norm();
   bad.std[1] = 0;
-  EXPECT_EQ(error_of([&] { ViewAugmenter(AugmentConfig{}, bad, 32); }),
+  EXPECT_EQ(invalid_argument_of([&] { ViewAugmenter(AugmentConfig{}, bad, 32); }),
             "ViewAugmenter: normalization std[1] must be > 0, got 0");
 }
 
@@ -231,7 +232,7 @@ TEST(NormalizeImagesTest, MatchesTorchOps) {
   EXPECT_EQ(got.scalar_type(), torch::kFloat32);
   EXPECT_EQ(got.sizes(), images.sizes());
   EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6));
-  EXPECT_EQ(error_of([&] { normalize_images(images.to(torch::kFloat32), norm); }),
+  EXPECT_EQ(invalid_argument_of([&] { normalize_images(images.to(torch::kFloat32), norm); }),
             "normalize_images: images must be uint8, found Float");
 }
 

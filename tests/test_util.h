@@ -6,13 +6,25 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "relnet/util/rng.h"
 
 namespace relnet::testing {
+
+// The message of the exception `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh, empty folder under the system temp dir, removed on destruction.
 class TempDir {
