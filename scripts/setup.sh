@@ -9,7 +9,7 @@ PACKAGES=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-pthread    # optimized BLAS: the default reference BLAS is ~30x slower
   libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev
-  python3-torch           # /usr/bin/python3 with torch: proves our files load in PyTorch
+  python3-torch python3-torchvision  # /usr/bin/python3 with torch: parity and interop tests
   dataset-fashion-mnist   # real images for the quickstart
 )
 
@@ -31,7 +31,7 @@ else
   echo "setup: installing ${#missing[@]} package(s): ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
   echo "setup: installed ${missing[*]}"
 fi
 

@@ -19,6 +19,16 @@ struct TrainOptions {
   std::string out_dir;
 };
 
+// The command line that continues this run (same config and overrides).
+std::string resume_command(const TrainOptions& opts) {
+  std::string cmd = "relnet train --config '" + opts.config + "'";
+  for (const auto& o : opts.overrides) cmd += " --set '" + o + "'";
+  if (!opts.device.empty()) cmd += " --device " + opts.device;
+  if (opts.threads >= 0) cmd += " --threads " + std::to_string(opts.threads);
+  if (!opts.out_dir.empty()) cmd += " --out-dir '" + opts.out_dir + "'";
+  return cmd + " --resume";
+}
+
 int run_train(const TrainOptions& opts) {
   Config config = load_config(opts.config);
   for (const auto& o : opts.overrides) apply_override(config, o);
@@ -29,8 +39,7 @@ int run_train(const TrainOptions& opts) {
                config_to_json(config).dump());
   const TrainSummary s = train(config, opts.resume);
   if (s.interrupted) {
-    spdlog::warn("stopped after {} steps; continue with: relnet train --config {} --resume",
-                 s.global_step, opts.config);
+    spdlog::warn("stopped after {} steps; continue with: {}", s.global_step, resume_command(opts));
     return kExitInterrupted;
   }
   if (s.already_complete) return kExitOk;
