@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "relnet/data/dataset.h"
+#include "relnet/models/backbone.h"
 
 namespace relnet {
 namespace {
@@ -154,7 +155,7 @@ void read_config(const json& j, Config& c) {
        [&c](const json& v) {
          auto& m = c.model;
          read_section(v, "model",
-                      {{"backbone", string_field("model.backbone", m.backbone, {"conv4"})},
+                      {{"backbone", string_field("model.backbone", m.backbone, known_backbones())},
                        {"aggregation", string_field("model.aggregation", m.aggregation, {"cat"})},
                        {"head_hidden", int_field("model.head_hidden", m.head_hidden, 1)}});
        }},
