@@ -156,8 +156,12 @@ void read_config(const json& j, Config& c) {
          auto& m = c.model;
          read_section(v, "model",
                       {{"backbone", string_field("model.backbone", m.backbone, known_backbones())},
-                       {"aggregation", string_field("model.aggregation", m.aggregation, {"cat"})},
-                       {"head_hidden", int_field("model.head_hidden", m.head_hidden, 1)}});
+                       {"aggregation", string_field("model.aggregation", m.aggregation,
+                                                    {"cat", "sum", "mean", "max"})},
+                       {"head_hidden", int_field("model.head_hidden", m.head_hidden, 1)},
+                       {"loss", string_field("model.loss", m.loss, {"bce", "focal"})},
+                       {"focal_gamma", double_field("model.focal_gamma", m.focal_gamma, 0, 100)},
+                       {"focal_alpha", double_field("model.focal_alpha", m.focal_alpha, 0, 1)}});
        }},
       {"train",
        [&c](const json& v) {
@@ -255,7 +259,13 @@ json config_to_json(const Config& c) {
         {"saturation", a.saturation},
         {"hue", a.hue},
         {"grayscale_p", a.grayscale_p}}},
-      {"model", {{"backbone", m.backbone}, {"aggregation", m.aggregation}, {"head_hidden", m.head_hidden}}},
+      {"model",
+       {{"backbone", m.backbone},
+        {"aggregation", m.aggregation},
+        {"head_hidden", m.head_hidden},
+        {"loss", m.loss},
+        {"focal_gamma", m.focal_gamma},
+        {"focal_alpha", m.focal_alpha}}},
       {"train",
        {{"epochs", t.epochs},
         {"batch_size", t.batch_size},

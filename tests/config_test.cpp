@@ -50,6 +50,21 @@ TEST(ConfigTest, RejectsBadValuesNamingTheKey) {
             std::string::npos);
 }
 
+TEST(ConfigTest, AcceptsEveryAggregationAndLoss) {
+  for (const char* agg : {"cat", "sum", "mean", "max"}) {
+    EXPECT_EQ(config_from_json(json{{"model", {{"aggregation", agg}}}}).model.aggregation, agg);
+  }
+  const Config c = config_from_json(
+      json{{"model", {{"loss", "focal"}, {"focal_gamma", 1.5}, {"focal_alpha", 0.25}}}});
+  EXPECT_EQ(c.model.loss, "focal");
+  EXPECT_DOUBLE_EQ(c.model.focal_gamma, 1.5);
+  EXPECT_DOUBLE_EQ(c.model.focal_alpha, 0.25);
+  EXPECT_NE(error_of(json{{"model", {{"loss", "hinge"}}}}).find("model.loss must be one of bce | focal"),
+            std::string::npos);
+  EXPECT_NE(error_of(json{{"model", {{"focal_alpha", 2}}}}).find("model.focal_alpha"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, JsonRoundTripKeepsEveryValue) {
   Config c;
   c.name = "x";

@@ -51,6 +51,23 @@ TEST(RelationLossTest, BceMatchesTheClosedForm) {
   EXPECT_NEAR(relation_loss(logits, targets).item<double>(), expected.item<double>(), 1e-6);
 }
 
+TEST(RelationLossTest, FocalMatchesTheClosedFormAndDownweightsEasyPairs) {
+  const auto logits = torch::tensor({4.0f, -1.0f, 0.5f, 0.0f});
+  const auto t = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f});
+  const auto p = torch::sigmoid(logits);
+  const auto bce = -(t * torch::log(p) + (1 - t) * torch::log(1 - p));
+  const auto p_t = t * p + (1 - t) * (1 - p);
+  const double gamma = 2.0, alpha = 0.25;
+  const auto alpha_t = t * alpha + (1 - t) * (1 - alpha);
+  const auto expected = ((1 - p_t).pow(gamma) * alpha_t * bce).mean();
+  const LossOptions focal{LossKind::kFocal, gamma, alpha};
+  EXPECT_NEAR(relation_loss(logits, t, focal).item<double>(), expected.item<double>(), 1e-6);
+  // gamma = 0, alpha = 0.5 is half the BCE.
+  EXPECT_NEAR(relation_loss(logits, t, {LossKind::kFocal, 0.0, 0.5}).item<double>(),
+              0.5 * relation_loss(logits, t).item<double>(), 1e-6);
+  EXPECT_THROW(parse_loss("hinge"), std::invalid_argument);
+}
+
 TEST(RelationLossTest, AccuracySplitsPositivesAndNegatives) {
   // logit > 0 predicts 1; sigmoid(0) = 0.5 rounds to 0 as torch.round does.
   const auto logits = torch::tensor({3.f, -2.f, 0.f, 1.f, -1.f});

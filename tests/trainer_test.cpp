@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "relnet/train/checkpoint.h"
@@ -124,6 +125,23 @@ TEST(TrainerTest, NonFiniteLossStopsWithAClearMessage) {
         << e.what();
   }
   EXPECT_FALSE(std::filesystem::exists(c.train.out_dir + "/checkpoint.pt"));
+}
+
+TEST(TrainerTest, EveryAggregationAndLossIsWiredIntoTheHead) {
+  TempDir dir("agg");
+  write_data(dir);
+  for (const std::string agg : {"cat", "sum", "mean", "max"}) {
+    Config c = tiny_config(dir, "agg_" + agg);
+    c.train.epochs = 1;
+    c.model.aggregation = agg;
+    c.model.loss = agg == "cat" ? "bce" : "focal";
+    const TrainSummary s = train(c, false);
+    EXPECT_TRUE(std::isfinite(s.last_epoch_loss)) << agg;
+    const Checkpoint ck = load_checkpoint(c.train.out_dir + "/checkpoint.pt");
+    ASSERT_EQ(ck.relation[0].first, "0.weight");
+    EXPECT_EQ(ck.relation[0].second.size(1), agg == "cat" ? 128 : 64) << agg;
+    EXPECT_EQ(ck.meta["config"]["model"]["aggregation"], agg);
+  }
 }
 
 TEST(TrainerTest, ResumeWithoutCheckpointNamesThePath) {

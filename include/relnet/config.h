@@ -56,10 +56,15 @@ struct AugmentConfig {
 struct ModelConfig {
   /// Backbone: conv4.
   std::string backbone = "conv4";
-  /// Pair aggregation: cat.
+  /// Pair aggregation: cat | sum | mean | max.
   std::string aggregation = "cat";
   /// Hidden width of the relation head.
   int64_t head_hidden = 256;
+  /// Relation loss: bce | focal.
+  std::string loss = "bce";
+  /// Focal loss focusing exponent and positive-class weight (the paper: 2, 0.5).
+  double focal_gamma = 2.0;
+  double focal_alpha = 0.5;
 };
 
 // The optimisation loop and its outputs.

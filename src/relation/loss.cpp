@@ -1,10 +1,27 @@
 // BCE relation loss and pair accuracy.
 #include "relnet/relation/loss.h"
 
+#include <stdexcept>
+
 namespace relnet {
 
-torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
-  return torch::binary_cross_entropy_with_logits(logits, targets);
+LossKind parse_loss(const std::string& name) {
+  if (name == "bce") return LossKind::kBce;
+  if (name == "focal") return LossKind::kFocal;
+  throw std::invalid_argument("unknown loss '" + name + "' (known: bce, focal)");
+}
+
+torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& targets,
+                            const LossOptions& options) {
+  if (options.kind == LossKind::kBce) {
+    return torch::binary_cross_entropy_with_logits(logits, targets);
+  }
+  const auto bce = torch::binary_cross_entropy_with_logits(
+      logits, targets, /*weight=*/{}, /*pos_weight=*/{}, at::Reduction::None);
+  const auto p = torch::sigmoid(logits);
+  const auto p_t = targets * p + (1 - targets) * (1 - p);
+  const auto alpha_t = targets * options.alpha + (1 - targets) * (1 - options.alpha);
+  return (torch::abs(1 - p_t).pow(options.gamma) * alpha_t * bce).mean();
 }
 
 PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {

@@ -137,6 +137,8 @@ TrainSummary train(const Config& config, bool resume) {
   torch::manual_seed(static_cast<uint64_t>(tc.seed));
   Backbone backbone = make_backbone(config.model.backbone);
   const Aggregation aggregation = parse_aggregation(config.model.aggregation);
+  const LossOptions loss_options{parse_loss(config.model.loss), config.model.focal_gamma,
+                                 config.model.focal_alpha};
   RelationHead head(aggregated_size(aggregation, backbone->feature_size()), config.model.head_hidden);
   backbone->to(device);
   head->to(device);
@@ -208,7 +210,7 @@ TrainSummary train(const Config& config, bool resume) {
       const torch::Tensor features = backbone->forward(views);          // (K*B, D)
       const RelationPairs pairs = make_pairs(features, K, aggregation);  // (P, 2D), (P)
       const torch::Tensor logits = head->forward(pairs.inputs);          // (P)
-      const torch::Tensor loss = relation_loss(logits, pairs.targets);
+      const torch::Tensor loss = relation_loss(logits, pairs.targets, loss_options);
       optimizer.zero_grad();
       loss.backward();
       const double loss_value = loss.item<double>();
