@@ -76,7 +76,6 @@ std::optional<ViewBatch> ViewBatcher::next() {
 }
 
 void ViewBatcher::worker_loop() {
-  at::set_num_threads(1);  // augmentation is parallel across workers, not within
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     cv_.wait(lock, [&] {
