@@ -4,16 +4,24 @@
 #include <stdexcept>
 
 #include "relnet/models/conv4.h"
+#include "relnet/models/resnet.h"
 
 namespace relnet {
 
 const std::vector<std::string>& known_backbones() {
-  static const std::vector<std::string> names = {"conv4"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = {"conv4"};
+    for (const auto& n : resnet_names()) all.push_back(n);
+    return all;
+  }();
   return names;
 }
 
 Backbone make_backbone(const std::string& name) {
   if (name == "conv4") return Conv4().ptr();
+  for (const auto& n : resnet_names()) {
+    if (name == n) return ResNet(resnet_spec(name)).ptr();
+  }
   std::string list;
   for (const auto& n : known_backbones()) list += (list.empty() ? "" : ", ") + n;
   throw std::invalid_argument("unknown backbone '" + name + "' (known: " + list + ")");
