@@ -86,6 +86,19 @@ TEST(ConfigTest, OverrideChangesOneKeyAndValidates) {
   EXPECT_EQ(c.train.epochs, 5);
 }
 
+TEST(ConfigTest, ShippedConfigsAreValid) {
+  int count = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(RELNET_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    const Config c = load_config(entry.path().string());
+    EXPECT_EQ(c.name, entry.path().stem().string());
+    ++count;
+  }
+  EXPECT_GE(count, 4);
+}
+
 TEST(ConfigTest, LoadConfigNamesTheFile) {
   const auto dir = std::filesystem::temp_directory_path() / "relnet_config_test";
   std::filesystem::create_directories(dir);

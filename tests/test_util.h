@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -33,6 +34,8 @@ class TempDir {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string name = "relnet_" + tag;
     if (info) name += std::string("_") + info->test_suite_name() + "_" + info->name();
+    // CTest runs tests of one suite as parallel processes: keep them apart.
+    name += "_" + std::to_string(::getpid());
     path_ = std::filesystem::temp_directory_path() / name;
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
