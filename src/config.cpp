@@ -126,6 +126,9 @@ void read_config(const json& j, Config& c) {
          auto& d = c.data;
          read_section(v, "data",
                       {{"dataset", string_field("data.dataset", d.dataset, known_datasets())},
+                       {"split", string_field("data.split", d.split,
+                                              {"auto", "train", "test", "unlabeled"})},
+                       {"image_size", int_field("data.image_size", d.image_size, 0)},
                        {"root", string_field("data.root", d.root)},
                        {"subset", int_field("data.subset", d.subset, 0)},
                        {"mean", triple_field("data.mean", d.mean, false)},
@@ -240,6 +243,8 @@ json config_to_json(const Config& c) {
       {"name", c.name},
       {"data",
        {{"dataset", d.dataset},
+        {"split", d.split},
+        {"image_size", d.image_size},
         {"root", d.root},
         {"subset", d.subset},
         {"mean", d.mean},

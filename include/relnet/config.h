@@ -13,8 +13,15 @@ namespace relnet {
 
 // Where the images come from.
 struct DataConfig {
-  /// Dataset name: cifar10 | fashion_mnist | mnist.
+  /// Dataset name: cifar10 | cifar100 | supercifar100 | stl10 | image_folder |
+  /// fashion_mnist | mnist.
   std::string dataset = "cifar10";
+  /// Split to self-supervise on: auto (the dataset's unlabeled split if it has
+  /// one, else train) | train | test | unlabeled.
+  std::string split = "auto";
+  /// Side every image is resized to at load (0 = the dataset's native side;
+  /// image folders need a side and default to 64).
+  int64_t image_size = 0;
   /// Folder holding the dataset's files (for cifar10: the folder that
   /// contains cifar-10-batches-bin/ or the batch files themselves).
   std::string root = "data";
