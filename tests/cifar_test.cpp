@@ -247,11 +247,73 @@ TEST_F(CifarTest, LoadDatasetDispatchesByName) {
   EXPECT_EQ(first_mismatch(ds.images, kTestSalt), -1);
 }
 
-TEST(DatasetRegistryTest, RejectsUnknownNameListingKnownOnes) {
-  EXPECT_THROW(load_dataset("imagenet", "data", Split::kTrain), std::invalid_argument);
-  EXPECT_EQ(error_of([] { load_dataset("imagenet", "data", Split::kTrain); }),
-            "unknown dataset 'imagenet' (known: cifar10, fashion_mnist, mnist)");
-  EXPECT_THROW(load_dataset("cifar10", "data", Split::kTrain, -1), std::invalid_argument);
+TEST_F(CifarTest, Cifar10HasNoUnlabeledSplit) {
+  EXPECT_EQ(error_of([&] { load_cifar10(full_root(), Split::kUnlabeled); }),
+            "CIFAR-10 has no unlabeled split (splits: train, test)");
+}
+
+// CIFAR-100: records of coarse byte, fine byte, 3,072 pixels. Record i has
+// fine label (i * 7 + 3) % 100 and coarse label i % 20, so the two label
+// bytes disagree and a reader taking the wrong one fails.
+std::vector<char> cifar100_bytes(int64_t records, int64_t salt) {
+  const auto table = pattern_table(salt);
+  constexpr int64_t kRecord100 = 2 + kImageBytes;
+  std::vector<char> bytes(records * kRecord100);
+  for (int64_t i = 0; i < records; ++i) {
+    char* record = bytes.data() + i * kRecord100;
+    record[0] = static_cast<char>(i % 20);
+    record[1] = static_cast<char>((i * 7 + 3) % 100);
+    std::memcpy(record + 2, table.data() + (i % 256) * kImageBytes, kImageBytes);
+  }
+  return bytes;
+}
+
+TEST_F(CifarTest, Cifar100ReadsFineOrCoarseLabels) {
+  const fs::path dir = make_dir("c100") / "cifar-100-binary";
+  fs::create_directories(dir);
+  write_file(dir / "test.bin", cifar100_bytes(10000, kTestSalt));
+  const std::string root = (*root_ / "c100").string();
+
+  const ImageDataset fine = load_cifar100(root, Split::kTest);
+  EXPECT_EQ(fine.name, "cifar100");
+  EXPECT_EQ(fine.num_classes, 100);
+  ASSERT_EQ(fine.class_names.size(), 100u);
+  EXPECT_EQ(fine.class_names[0], "apple");
+  EXPECT_EQ(fine.class_names[99], "worm");
+  ASSERT_EQ(fine.images.sizes(), (std::vector<int64_t>{10000, 3, 32, 32}));
+  EXPECT_EQ(first_mismatch(fine.images, kTestSalt), -1);
+  const ImageDataset coarse = load_dataset("supercifar100", root, Split::kTest, 300);
+  EXPECT_EQ(coarse.name, "supercifar100");
+  EXPECT_EQ(coarse.num_classes, 20);
+  ASSERT_EQ(coarse.class_names.size(), 20u);
+  EXPECT_EQ(coarse.class_names[19], "vehicles_2");
+  EXPECT_EQ(first_mismatch(coarse.images, kTestSalt), -1);
+  for (int64_t i = 0; i < 300; ++i) {
+    ASSERT_EQ(fine.labels[i].item<int64_t>(), (i * 7 + 3) % 100) << i;
+    ASSERT_EQ(coarse.labels[i].item<int64_t>(), i % 20) << i;
+  }
+}
+
+TEST_F(CifarTest, Cifar100RejectsTruncatedFilesAndBadLabels) {
+  const fs::path dir = make_dir("c100_bad");
+  auto bytes = cifar100_bytes(10000, kTestSalt);
+  write_file(dir / "train.bin", bytes);  // a train.bin must hold 50,000 records
+  write_file(dir / "test.bin", bytes, bytes.size() - 100);
+  EXPECT_EQ(error_of([&] { load_cifar100(dir.string(), Split::kTrain); }),
+            "CIFAR-100 file '" + (dir / "train.bin").string() +
+                "' has 30740000 bytes, expected 153700000 (50000 records of 3074 bytes)");
+  EXPECT_EQ(error_of([&] { load_cifar100(dir.string(), Split::kTest); }),
+            "CIFAR-100 file '" + (dir / "test.bin").string() +
+                "' has 30739900 bytes, expected 30740000 (10000 records of 3074 bytes)");
+  bytes[5 * (2 + kImageBytes) + 1] = static_cast<char>(100);  // fine label of record 5
+  write_file(dir / "test.bin", bytes);
+  EXPECT_EQ(error_of([&] { load_cifar100(dir.string(), Split::kTest); }),
+            "CIFAR-100 file '" + (dir / "test.bin").string() +
+                "': record 5 has label 100, expected 0..99");
+  // The coarse byte of record 5 is fine: supercifar100 reads it.
+  EXPECT_EQ(load_cifar100(dir.string(), Split::kTest, 10, true).size(), 10);
+  EXPECT_EQ(error_of([&] { load_cifar100((*root_ / "absent").string(), Split::kTest); }),
+            "CIFAR-100 data root '" + (*root_ / "absent").string() + "' does not exist");
 }
 
 }  // namespace

@@ -23,5 +23,7 @@ struct CommonOptions {
 // Each setup_x registers the subcommand and stores its exit code in `exit_code`.
 void setup_train(CLI::App& app, int& exit_code);
 void setup_linear_eval(CLI::App& app, int& exit_code);
+void setup_download(CLI::App& app, int& exit_code);
+void setup_data(CLI::App& app, int& exit_code);
 
 }  // namespace relnet::cli

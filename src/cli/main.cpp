@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   int exit_code = relnet::cli::kExitOk;
   relnet::cli::setup_train(app, exit_code);
   relnet::cli::setup_linear_eval(app, exit_code);
+  relnet::cli::setup_download(app, exit_code);
+  relnet::cli::setup_data(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -216,7 +216,7 @@ torch::Tensor read_idx_labels(const std::string& path, int64_t limit) {
   return read_labels(idx, checked_count(idx, limit, "labels"));
 }
 
-ImageDataset load_idx_dataset(const std::string& name, const std::string& root, Split split,
+ImageDataset load_idx_dataset(const std::string& name, const std::string& root_arg, Split split,
                               int64_t subset) {
   ImageDataset ds;
   ds.name = name;
@@ -234,9 +234,15 @@ ImageDataset load_idx_dataset(const std::string& name, const std::string& root, 
     throw std::invalid_argument("subset must be >= 0, got " + std::to_string(subset));
   }
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) {
-    throw std::runtime_error(name + " data folder '" + root + "' does not exist");
+  if (!fs::is_directory(root_arg, ec)) {
+    throw std::runtime_error(name + " data folder '" + root_arg + "' does not exist");
   }
+  if (split == Split::kUnlabeled) {
+    throw std::invalid_argument(name + " has no unlabeled split (splits: train, test)");
+  }
+  // `relnet download` puts each in its own folder (root/mnist, root/fashion-mnist).
+  const fs::path nested = fs::path(root_arg) / (name == "mnist" ? "mnist" : "fashion-mnist");
+  const std::string root = fs::is_directory(nested, ec) ? nested.string() : root_arg;
   const std::string prefix = split == Split::kTrain ? "train" : "t10k";
   IdxFile images = open_images(resolve(root, prefix + "-images-idx3-ubyte"));
   IdxFile labels = open_idx(resolve(root, prefix + "-labels-idx1-ubyte"), kLabelsMagic, "labels");

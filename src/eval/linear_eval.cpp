@@ -126,8 +126,11 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
     }
   }
 
-  const ImageDataset train = load_dataset(dataset, root, Split::kTrain, opt.train_subset);
-  const ImageDataset test = load_dataset(dataset, root, Split::kTest, opt.test_subset);
+  // Cross-domain evaluation: images are resized to the side the backbone was
+  // trained on (recorded in the checkpoint), so features keep their scale.
+  const int64_t side = ck.meta.value("image_side", int64_t{0});
+  const ImageDataset train = load_dataset(dataset, root, Split::kTrain, opt.train_subset, side);
+  const ImageDataset test = load_dataset(dataset, root, Split::kTest, opt.test_subset, side);
   spdlog::info("linear evaluation of {} backbone{} on {} ({} train / {} test images), device {}, {} threads",
                backbone_name, opt.random_init ? " with RANDOM weights" : " from '" + opt.checkpoint + "'",
                dataset, train.size(), test.size(), device.str(), threads);

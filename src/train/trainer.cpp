@@ -121,11 +121,14 @@ TrainSummary train(const Config& config, bool resume) {
                workers);
 
   const auto t_load = Clock::now();
-  ImageDataset data = load_dataset(config.data.dataset, config.data.root, Split::kTrain,
-                                   config.data.subset);
+  const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset)
+                                                   : parse_split(config.data.split);
+  ImageDataset data = load_dataset(config.data.dataset, config.data.root, split,
+                                   config.data.subset, config.data.image_size);
   const int64_t side = data.side();
-  spdlog::info("dataset {} ({}): {} train images of {}x{}, loaded in {:.2f} s", data.name,
-               config.data.root, data.size(), side, side, seconds_since(t_load));
+  spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.2f} s", data.name,
+               config.data.root, data.size(), to_string(split), side, side,
+               seconds_since(t_load));
   const Normalization norm = normalization_for(config.data);
   const ViewAugmenter augmenter(config.augment, norm, side);
   const int64_t K = config.augment.K;

@@ -17,22 +17,47 @@ struct Normalization {
   std::array<float, 3> std{0.5f, 0.5f, 0.5f};
 };
 
-enum class Split { kTrain, kTest };
+// kUnlabeled exists for STL-10 (100,000 images without labels, the split the
+// paper self-supervises on); its labels are all -1.
+enum class Split { kTrain, kTest, kUnlabeled };
 
-// "train" or "test".
+// "train", "test" or "unlabeled".
 std::string to_string(Split split);
+
+// Parses "train" | "test" | "unlabeled"; throws std::invalid_argument otherwise.
+Split parse_split(const std::string& text);
+
+// The split a self-supervised run uses for data.split = "auto": STL-10's
+// unlabeled split, the train split of every other dataset.
+Split default_train_split(const std::string& dataset);
 
 struct ImageDataset {
   std::string name;                       // registry name, e.g. "cifar10"
   torch::Tensor images;                   // (N, 3, H, W) uint8, contiguous
-  torch::Tensor labels;                   // (N) int64 in [0, num_classes)
+  torch::Tensor labels;                   // (N) int64 in [0, num_classes); -1 = unlabeled
   int64_t num_classes = 0;
   std::vector<std::string> class_names;   // size num_classes
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
   int64_t side() const { return images.defined() ? images.size(3) : 0; }
 };
 
-// Names accepted by load_dataset: "cifar10", "fashion_mnist", "mnist".
+// What the registry knows of a dataset without reading it.
+struct DatasetSpec {
+  std::string name;
+  std::string description;           // one line for help and docs
+  int64_t side = 0;                  // native image side; 0 = any (image folders)
+  int64_t num_classes = 0;           // 0 = found on disk (image folders)
+  std::vector<Split> splits;         // splits it has
+};
+
+// Every dataset load_dataset accepts, in display order.
+const std::vector<DatasetSpec>& dataset_specs();
+
+// The spec of `name`; throws std::invalid_argument listing the known names.
+const DatasetSpec& dataset_spec(const std::string& name);
+
+// Names accepted by load_dataset: cifar10, cifar100, supercifar100, stl10,
+// image_folder, fashion_mnist, mnist.
 const std::vector<std::string>& known_datasets();
 
 // True when `name` is in known_datasets().
@@ -46,9 +71,15 @@ Normalization default_normalization(const std::string& name);
 // dataset's files, see each reader). `subset` > 0 keeps only the first
 // `subset` images of the split (0 = all). Grayscale datasets are replicated
 // to 3 identical channels so every backbone and checkpoint takes any dataset.
+// `image_size` > 0 resizes every image to image_size x image_size (area
+// interpolation when shrinking, bilinear when enlarging); 0 keeps the native
+// side (image folders, whose images vary, then use 64).
 // Throws std::runtime_error naming the file, what was expected and what was
 // found when a file is missing, truncated or malformed.
 ImageDataset load_dataset(const std::string& name, const std::string& root,
-                          Split split, int64_t subset = 0);
+                          Split split, int64_t subset = 0, int64_t image_size = 0);
+
+// Resizes (N, 3, H, W) uint8 images to (N, 3, side, side), in parallel.
+torch::Tensor resize_images(const torch::Tensor& images, int64_t side);
 
 }  // namespace relnet

@@ -23,7 +23,8 @@ torch::Tensor read_idx_images(const std::string& path, int64_t limit = 0);
 // Throws like read_idx_images; label values are not range-checked here.
 torch::Tensor read_idx_labels(const std::string& path, int64_t limit = 0);
 
-// MNIST-style split from `root`: train-images-idx3-ubyte[.gz] +
+// MNIST-style split from `root` (or `root/mnist`, `root/fashion-mnist` when
+// that folder exists): train-images-idx3-ubyte[.gz] +
 // train-labels-idx1-ubyte[.gz], or t10k-* for the test split. Grayscale is
 // replicated to 3 channels; labels must be < 10 (error names the file and
 // index otherwise). `name` is "mnist" or "fashion_mnist" (class names;
