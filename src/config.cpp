@@ -284,7 +284,10 @@ json config_to_json(const Config& c) {
   };
 }
 
-void apply_override(Config& config, const std::string& assignment) {
+namespace {
+
+// The JSON merge patch of one "section.key=value" assignment.
+json override_patch(const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw std::invalid_argument("override '" + assignment + "' must look like section.key=value");
@@ -304,9 +307,19 @@ void apply_override(Config& config, const std::string& assignment) {
   } else {
     patch[path.substr(0, dot)][path.substr(dot + 1)] = value;
   }
+  return patch;
+}
+
+}  // namespace
+
+void apply_overrides(Config& config, const std::vector<std::string>& assignments) {
   json merged = config_to_json(config);
-  merged.merge_patch(patch);
+  for (const auto& a : assignments) merged.merge_patch(override_patch(a));
   config = config_from_json(merged);
+}
+
+void apply_override(Config& config, const std::string& assignment) {
+  apply_overrides(config, {assignment});
 }
 
 std::string run_dir(const Config& config) {

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_util.h"
+
 namespace relnet {
 namespace {
 
@@ -97,6 +99,45 @@ TEST(ConfigTest, ShippedConfigsAreValid) {
     ++count;
   }
   EXPECT_GE(count, 4);
+}
+
+TEST(ConfigTest, OverridesAreValidatedTogether) {
+  Config c;  // batch 64
+  // One at a time, subset 16 < batch 64 would be refused before the batch
+  // override is seen; together they are valid.
+  apply_overrides(c, {"data.subset=16", "train.batch_size=8"});
+  EXPECT_EQ(c.data.subset, 16);
+  EXPECT_EQ(c.train.batch_size, 8);
+  Config d;
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(d, {"train.epochs=3", "data.subset=16"}); }),
+            "data.subset (16) must be 0 or >= train.batch_size (64)");
+  EXPECT_EQ(d.train.epochs, Config{}.train.epochs) << "a failed override changed the config";
+}
+
+TEST(ConfigTest, PaperConfigsUseThePapersSettings) {
+  struct Expected {
+    std::string file, dataset, backbone;
+    int64_t K, epochs;
+  };
+  const std::vector<Expected> paper = {
+      {"cifar10_conv4", "cifar10", "conv4", 32, 200},
+      {"cifar10_resnet32", "cifar10", "resnet32", 32, 200},
+      {"cifar100_conv4", "cifar100", "conv4", 32, 200},
+      {"cifar100_resnet32", "cifar100", "resnet32", 32, 200},
+      {"stl10_resnet34", "stl10", "resnet34", 16, 300},
+      {"tiny_resnet32", "image_folder", "resnet32", 32, 200},
+  };
+  for (const auto& e : paper) {
+    SCOPED_TRACE(e.file);
+    const Config c = load_config(std::string(RELNET_SOURCE_DIR) + "/configs/" + e.file + ".json");
+    EXPECT_EQ(c.data.dataset, e.dataset);
+    EXPECT_EQ(c.model.backbone, e.backbone);
+    EXPECT_EQ(c.model.aggregation, "cat");
+    EXPECT_EQ(c.augment.K, e.K);
+    EXPECT_EQ(c.train.batch_size, 64);
+    EXPECT_EQ(c.train.epochs, e.epochs);
+    EXPECT_DOUBLE_EQ(c.train.lr, 1e-3);
+  }
 }
 
 TEST(ConfigTest, LoadConfigNamesTheFile) {

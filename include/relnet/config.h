@@ -121,6 +121,12 @@ nlohmann::json config_to_json(const Config& config);
 // config_from_json.
 void apply_override(Config& config, const std::string& assignment);
 
+// Applies every override in order, then validates once, so constraints
+// between keys see the final values (`--set data.subset=16 --set
+// train.batch_size=8` is valid). Throws like apply_override; `config` is
+// unchanged when it throws.
+void apply_overrides(Config& config, const std::vector<std::string>& assignments);
+
 // The run directory: train.out_dir, or runs/<name> when empty.
 std::string run_dir(const Config& config);
 

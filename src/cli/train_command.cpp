@@ -31,9 +31,10 @@ std::string resume_command(const TrainOptions& opts) {
 
 int run_train(const TrainOptions& opts) {
   Config config = load_config(opts.config);
-  for (const auto& o : opts.overrides) apply_override(config, o);
-  if (!opts.device.empty()) apply_override(config, "train.device=\"" + opts.device + "\"");
-  if (opts.threads >= 0) apply_override(config, "train.threads=" + std::to_string(opts.threads));
+  std::vector<std::string> overrides = opts.overrides;
+  if (!opts.device.empty()) overrides.push_back("train.device=\"" + opts.device + "\"");
+  if (opts.threads >= 0) overrides.push_back("train.threads=" + std::to_string(opts.threads));
+  apply_overrides(config, overrides);
   if (!opts.out_dir.empty()) config.train.out_dir = opts.out_dir;
   spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
                config_to_json(config).dump());
