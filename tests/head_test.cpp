@@ -68,6 +68,38 @@ TEST(RelationLossTest, FocalMatchesTheClosedFormAndDownweightsEasyPairs) {
   EXPECT_THROW(parse_loss("hinge"), std::invalid_argument);
 }
 
+// The projected path (no pairs matrix) against the straightforward one:
+// same logits, same loss, same gradients w.r.t. features and every weight.
+TEST(RelationHeadTest, ViewProjectionEqualsThePairsMatrixForEveryAggregation) {
+  for (const auto agg : {Aggregation::kCat, Aggregation::kSum, Aggregation::kMean, Aggregation::kMax}) {
+    SCOPED_TRACE(to_string(agg));
+    const int64_t K = 5, B = 6, D = 12;
+    torch::manual_seed(11);
+    RelationHead head(aggregated_size(agg, D), 32);
+    const torch::Tensor base = torch::randn({K * B, D});
+
+    const auto run = [&](bool projected) {
+      head->zero_grad();
+      torch::Tensor f = base.clone().requires_grad_(true);
+      const RelationPairs pairs = make_pairs(f, K, agg);
+      const torch::Tensor logits =
+          projected ? head->forward_views(f, K, agg) : head->forward(pairs.inputs);
+      const torch::Tensor loss = relation_loss(logits, pairs.targets);
+      loss.backward();
+      std::vector<torch::Tensor> grads = {logits.detach(), loss.detach(), f.grad().clone()};
+      for (const auto& p : head->parameters()) grads.push_back(p.grad().clone());
+      return grads;
+    };
+    const auto straight = run(false);
+    const auto fast = run(true);
+    ASSERT_EQ(straight.size(), fast.size());
+    for (size_t i = 0; i < straight.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(straight[i], fast[i], 1e-4, 1e-5))
+          << "tensor " << i << " max diff " << (straight[i] - fast[i]).abs().max().item<float>();
+    }
+  }
+}
+
 TEST(RelationLossTest, AccuracySplitsPositivesAndNegatives) {
   // logit > 0 predicts 1; sigmoid(0) = 0.5 rounds to 0 as torch.round does.
   const auto logits = torch::tensor({3.f, -2.f, 0.f, 1.f, -1.f});

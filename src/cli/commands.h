@@ -25,5 +25,6 @@ void setup_train(CLI::App& app, int& exit_code);
 void setup_linear_eval(CLI::App& app, int& exit_code);
 void setup_download(CLI::App& app, int& exit_code);
 void setup_data(CLI::App& app, int& exit_code);
+void setup_bench(CLI::App& app, int& exit_code);
 
 }  // namespace relnet::cli

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   relnet::cli::setup_linear_eval(app, exit_code);
   relnet::cli::setup_download(app, exit_code);
   relnet::cli::setup_data(app, exit_code);
+  relnet::cli::setup_bench(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -15,4 +15,27 @@ torch::Tensor RelationHeadImpl::forward(const torch::Tensor& x) {
   return fc2_->forward(act_->forward(bn_->forward(fc1_->forward(x)))).squeeze(1);
 }
 
+torch::Tensor RelationHeadImpl::forward_views(const torch::Tensor& features, int64_t K,
+                                             Aggregation aggregation) {
+  if (aggregation == Aggregation::kMax) return forward(make_pairs(features, K, aggregation).inputs);
+  const PairIndex& index = pair_index_for(features, K);
+  const int64_t D = features.size(1);
+  const torch::Tensor& w = fc1_->weight;  // (H, in)
+  const torch::Tensor& b = fc1_->bias;    // (H)
+  torch::Tensor hidden;                   // (P, H)
+  if (aggregation == Aggregation::kCat) {
+    TORCH_CHECK(w.size(1) == 2 * D, "relation head expects ", w.size(1) / 2, "-wide features, got ", D);
+    const torch::Tensor left = torch::mm(features, w.narrow(1, 0, D).t());       // (K*B, H)
+    const torch::Tensor right = torch::addmm(b, features, w.narrow(1, D, D).t());  // (K*B, H)
+    hidden = left.index_select(0, index.left) + right.index_select(0, index.right);
+  } else {
+    TORCH_CHECK(w.size(1) == D, "relation head expects ", w.size(1), "-wide features, got ", D);
+    torch::Tensor projected = torch::mm(features, w.t());  // (K*B, H)
+    if (aggregation == Aggregation::kMean) projected = projected * 0.5;
+    hidden = torch::add(projected.index_select(0, index.left) + projected.index_select(0, index.right),
+                        b);
+  }
+  return fc2_->forward(act_->forward(bn_->forward(hidden))).squeeze(1);
+}
+
 }  // namespace relnet

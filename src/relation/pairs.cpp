@@ -74,7 +74,7 @@ torch::Tensor aggregate(const torch::Tensor& left, const torch::Tensor& right,
   throw std::invalid_argument("bad aggregation");
 }
 
-RelationPairs make_pairs(const torch::Tensor& features, int64_t K, Aggregation aggregation) {
+const PairIndex& pair_index_for(const torch::Tensor& features, int64_t K) {
   if (features.dim() != 2 || K < 1 || features.size(0) % K != 0) {
     throw std::invalid_argument("features must be (K*B, D) with K=" + std::to_string(K) +
                                 ", got shape " + c10::str(features.sizes()));
@@ -82,16 +82,24 @@ RelationPairs make_pairs(const torch::Tensor& features, int64_t K, Aggregation a
   const int64_t B = features.size(0) / K;
   // The index depends only on (K, B): cache the last one (one per thread).
   thread_local int64_t cached_k = -1, cached_b = -1;
+  thread_local torch::Device cached_device = torch::kCPU;
   thread_local PairIndex cached;
-  if (cached_k != K || cached_b != B) {
-    cached = make_pair_index(K, B);
+  if (cached_k != K || cached_b != B || cached_device != features.device()) {
+    PairIndex index = make_pair_index(K, B);
+    const auto device = features.device();
+    cached = {index.left.to(device), index.right.to(device), index.targets.to(device)};
     cached_k = K;
     cached_b = B;
+    cached_device = device;
   }
-  const auto device = features.device();
-  const auto left = features.index_select(0, cached.left.to(device));
-  const auto right = features.index_select(0, cached.right.to(device));
-  return {aggregate(left, right, aggregation), cached.targets.to(device)};
+  return cached;
+}
+
+RelationPairs make_pairs(const torch::Tensor& features, int64_t K, Aggregation aggregation) {
+  const PairIndex& index = pair_index_for(features, K);
+  const auto left = features.index_select(0, index.left);
+  const auto right = features.index_select(0, index.right);
+  return {aggregate(left, right, aggregation), index.targets};
 }
 
 }  // namespace relnet

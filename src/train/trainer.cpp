@@ -17,6 +17,7 @@
 #include "relnet/relation/loss.h"
 #include "relnet/relation/pairs.h"
 #include "relnet/train/checkpoint.h"
+#include "relnet/train/step.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/metrics.h"
 #include "relnet/util/runtime.h"
@@ -148,6 +149,9 @@ TrainSummary train(const Config& config, bool resume) {
   std::vector<torch::Tensor> params = backbone->parameters();
   for (const auto& p : head->parameters()) params.push_back(p);
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(tc.lr));
+  // Every view is projected once by the head's first layer instead of
+  // building the K(K-1)B-row pairs matrix: same loss and gradients.
+  RelationStep relation_step(backbone, head, K, aggregation, loss_options);
   spdlog::info("backbone {} ({} parameters, feature {}), relation head {} parameters, {} pairs/step",
                backbone->name(), count_parameters(*backbone), backbone->feature_size(),
                count_parameters(*head), K * (K - 1) * B);
@@ -210,13 +214,9 @@ TrainSummary train(const Config& config, bool resume) {
       const double wait_s = seconds_since(t_wait);
 
       const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
-      const torch::Tensor features = backbone->forward(views);          // (K*B, D)
-      const RelationPairs pairs = make_pairs(features, K, aggregation);  // (P, 2D), (P)
-      const torch::Tensor logits = head->forward(pairs.inputs);          // (P)
-      const torch::Tensor loss = relation_loss(logits, pairs.targets, loss_options);
-      optimizer.zero_grad();
-      loss.backward();
-      const double loss_value = loss.item<double>();
+      StepTimes times;
+      const StepOutput out = relation_step.forward_backward(views, times);  // loss, (P) logits
+      const double loss_value = out.loss.item<double>();
       if (!std::isfinite(loss_value)) {
         throw std::runtime_error(
             "loss became " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) +
@@ -227,7 +227,7 @@ TrainSummary train(const Config& config, bool resume) {
       optimizer.step();
       ++step;
       ++global_step;
-      const PairAccuracy acc = pair_accuracy(logits, pairs.targets);
+      const PairAccuracy acc = pair_accuracy(out.logits, out.targets);
       epoch_window.add(loss_value, acc, K * B, wait_s);
       log_window.add(loss_value, acc, K * B, wait_s);
 

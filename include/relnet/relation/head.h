@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "relnet/relation/pairs.h"
+
 namespace relnet {
 
 class RelationHeadImpl : public torch::nn::Module {
@@ -12,6 +14,15 @@ class RelationHeadImpl : public torch::nn::Module {
   RelationHeadImpl(int64_t input_size, int64_t hidden = 256);
   // x: (P, input_size) -> logits (P).
   torch::Tensor forward(const torch::Tensor& x);
+
+  // The logits of every relation pair of view-major features (K*B, D),
+  // equal (within float rounding) to forward(make_pairs(features, K,
+  // aggregation).inputs) but computed without the pairs matrix where the
+  // aggregation is linear: the first Linear acting on [f_i, f_j] is
+  // W_a f_i + W_b f_j (cat; W f_i + W f_j for sum, half that for mean), so
+  // every view is projected once (K*B rows, not K(K-1)B) and the two
+  // projections of each pair are added. `max` takes the straightforward path.
+  torch::Tensor forward_views(const torch::Tensor& features, int64_t K, Aggregation aggregation);
 
  private:
   torch::nn::Linear fc1_{nullptr};

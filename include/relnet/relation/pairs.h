@@ -30,6 +30,11 @@ struct PairIndex {
 };
 PairIndex make_pair_index(int64_t K, int64_t B);
 
+// The pair index for view-major features (K*B, D), on their device; cached
+// per thread for the last (K, B, device). Throws std::invalid_argument when
+// the rows are not a multiple of K.
+const PairIndex& pair_index_for(const torch::Tensor& features, int64_t K);
+
 // agg(left, right) row by row: (P, D) x (P, D) -> (P, aggregated_size).
 torch::Tensor aggregate(const torch::Tensor& left, const torch::Tensor& right,
                         Aggregation aggregation);

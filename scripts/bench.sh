@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Measures relnet against the PyTorch baseline (bench/pytorch_baseline.py,
+# Debian's /usr/bin/python3) side by side on this machine and writes the
+# tables of docs/PERFORMANCE.md (between the generated-section markers).
+#
+# Every comparison runs relnet and the baseline alternately, A B A B, for
+# BENCH_PAIRS rounds (default 3) and takes medians. The baseline runs both
+# with glibc's default allocator settings and with
+#   MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456
+# and counts the better of the two; relnet sets the same behaviour itself.
+# Then relnet alone: step time and memory against K and batch size.
+#
+# usage: scripts/bench.sh            (about 40 minutes on 2 cores)
+#        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh --target relnet >/dev/null
+RELNET=${RELNET_BIN:-build/relnet}
+PY=/usr/bin/python3
+OUT=${BENCH_OUT:-build/bench}
+PAIRS=${BENCH_PAIRS:-3}
+mkdir -p "$OUT"
+: > "$OUT/results.jsonl"
+THREADS=$(nproc)
+
+steps_for() {  # steps_for K backbone -> measured steps
+  if [ -n "${BENCH_QUICK:-}" ]; then echo 2; return; fi
+  if [ "$2" != conv4 ] && [ "$1" -ge 32 ]; then echo 3; return; fi
+  if [ "$1" -ge 32 ]; then echo 5; elif [ "$1" -ge 16 ]; then echo 8; else echo 30; fi
+}
+
+record() {  # record GROUP IMPL ENV JSON
+  $PY -c 'import json,sys; r=json.loads(sys.argv[4]); r.update(group=sys.argv[1], impl=sys.argv[2], env=sys.argv[3]); print(json.dumps(r))' \
+    "$1" "$2" "$3" "$4" >> "$OUT/results.jsonl"
+}
+
+baseline() {  # baseline GROUP ARGS... : both allocator settings
+  record "$1" pytorch default "$($PY bench/pytorch_baseline.py --threads "$THREADS" "${@:2}")"
+  record "$1" pytorch malloc "$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
+    MALLOC_TOP_PAD_=268435456 $PY bench/pytorch_baseline.py --threads "$THREADS" "${@:2}")"
+}
+
+compare_train() {  # compare_train BACKBONE K
+  local b=$1 k=$2 s; s=$(steps_for "$k" "$b")
+  for _ in $(seq "$PAIRS"); do
+    echo "bench: $b K=$k relnet" >&2
+    record "train/$b/K$k" relnet own "$($RELNET --quiet bench --json --backbone "$b" --K "$k" --batch 64 --steps "$s" --warmup 1)"
+    echo "bench: $b K=$k pytorch" >&2
+    baseline "train/$b/K$k" --backbone "$b" --K "$k" --batch 64 --steps "$s" --warmup 1
+  done
+}
+
+compare_train conv4 4
+compare_train conv4 16
+compare_train conv4 32
+compare_train resnet32 4
+compare_train resnet32 32
+
+# Linear evaluation: relnet runs the whole protocol (100 epochs + test);
+# the baseline recomputes the frozen features every epoch as the reference
+# does, so a few of its epochs are timed and scaled to 100.
+LE_EPOCHS=${BENCH_QUICK:+2}; LE_EPOCHS=${LE_EPOCHS:-3}
+for _ in $(seq "$PAIRS"); do
+  echo "bench: linear evaluation" >&2
+  record linear_eval relnet own "$($RELNET --quiet bench --json --linear-eval --epochs 100)"
+  baseline linear_eval --linear-eval --epochs "$LE_EPOCHS"
+done
+
+# relnet alone: how step time and memory grow with K and with the batch.
+for k in 4 8 16 32 64; do
+  echo "bench: scaling K=$k" >&2
+  record "scale_K" relnet own "$($RELNET --quiet bench --json --K "$k" --batch 64 --steps "$(steps_for "$k" conv4)" --warmup 1)"
+done
+for b in 16 32 64 128; do
+  echo "bench: scaling batch=$b" >&2
+  record "scale_batch" relnet own "$($RELNET --quiet bench --json --K 32 --batch "$b" --steps 3 --warmup 1)"
+done
+
+$PY bench/report.py "$OUT/results.jsonl" docs/PERFORMANCE.md \
+  "$(uname -m), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME")"
+echo "bench: results in $OUT/results.jsonl, tables in docs/PERFORMANCE.md"

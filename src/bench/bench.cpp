@@ -1,0 +1,207 @@
+// `relnet bench`: timed training steps and linear evaluations.
+#include "relnet/bench/bench.h"
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+#include "relnet/augment/pipeline.h"
+#include "relnet/config.h"
+#include "relnet/data/dataset.h"
+#include "relnet/data/loader.h"
+#include "relnet/eval/linear_eval.h"
+#include "relnet/models/backbone.h"
+#include "relnet/relation/head.h"
+#include "relnet/train/step.h"
+#include "relnet/util/runtime.h"
+
+namespace relnet {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Noise images of CIFAR's shape (or `side`), with labels i % 10.
+ImageDataset generated(int64_t n, int64_t side, uint64_t seed) {
+  torch::manual_seed(seed);
+  ImageDataset ds;
+  ds.name = "generated";
+  ds.images = torch::randint(0, 256, {n, 3, side, side}, torch::kUInt8);  // (N, 3, side, side)
+  ds.labels = torch::arange(n, torch::kInt64).remainder(10);             // (N)
+  ds.num_classes = 10;
+  for (int c = 0; c < 10; ++c) ds.class_names.push_back(std::to_string(c));
+  return ds;
+}
+
+json train_bench(const BenchOptions& o, torch::Device device, int threads, int64_t workers) {
+  const int64_t total_steps = o.warmup + o.steps;
+  const ImageDataset data =
+      o.dataset.empty() ? generated(o.batch * total_steps, o.side, 1)
+                        : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset),
+                                       o.batch * total_steps);
+  AugmentConfig augment;
+  augment.K = o.K;
+  const Normalization norm =
+      o.dataset.empty() ? default_normalization("cifar10") : default_normalization(o.dataset);
+  const ViewAugmenter augmenter(augment, norm, data.side());
+  ViewBatcher batcher(data, augmenter, o.K, o.batch, 1, workers, 2);
+
+  torch::manual_seed(1);
+  Backbone backbone = make_backbone(o.backbone);
+  const Aggregation aggregation = parse_aggregation(o.aggregation);
+  RelationHead head(aggregated_size(aggregation, backbone->feature_size()));
+  backbone->to(device);
+  head->to(device);
+  backbone->train();
+  head->train();
+  std::vector<torch::Tensor> params = backbone->parameters();
+  for (const auto& p : head->parameters()) params.push_back(p);
+  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(1e-3));
+  RelationStep step(backbone, head, o.K, aggregation, LossOptions{}, o.straightforward);
+
+  std::vector<double> wall, wait, bf, pairs, hf, hb, bb, opt;
+  double loss = 0;
+  batcher.start_epoch(0);
+  for (int64_t s = 0; s < total_steps; ++s) {
+    const auto t0 = Clock::now();
+    std::optional<ViewBatch> batch = batcher.next();
+    if (!batch) throw std::runtime_error("bench: the data ran out");
+    const double wait_s = since(t0);
+    StepTimes times;
+    const StepOutput out = step.forward_backward(batch->views.to(device), times);
+    const auto t_opt = Clock::now();
+    optimizer.step();
+    loss = out.loss.item<double>();
+    times.optimizer = since(t_opt);
+    if (s < o.warmup) continue;
+    wall.push_back(since(t0));
+    wait.push_back(wait_s);
+    bf.push_back(times.backbone_forward);
+    pairs.push_back(times.pairs);
+    hf.push_back(times.head_forward);
+    hb.push_back(times.head_backward);
+    bb.push_back(times.backbone_backward);
+    opt.push_back(times.optimizer);
+  }
+  const double step_s = median(wall);
+  return json{{"mode", "train"},
+              {"backbone", o.backbone},
+              {"aggregation", o.aggregation},
+              {"K", o.K},
+              {"batch", o.batch},
+              {"pairs_per_step", o.K * (o.K - 1) * o.batch},
+              {"steps", o.steps},
+              {"threads", threads},
+              {"workers", workers},
+              {"device", device.str()},
+              {"data", o.dataset.empty() ? "generated" : o.dataset},
+              {"straightforward", o.straightforward},
+              {"images_per_s", static_cast<double>(o.K * o.batch) / step_s},
+              {"seconds_per_step", step_s},
+              {"split_s",
+               {{"data_wait", median(wait)},
+                {"backbone_forward", median(bf)},
+                {"pairs", median(pairs)},
+                {"head_forward", median(hf)},
+                {"head_backward", median(hb)},
+                {"backbone_backward", median(bb)},
+                {"optimizer", median(opt)}}},
+              {"loss", loss},
+              {"peak_rss_mb", peak_rss_mb()}};
+}
+
+json linear_eval_bench(const BenchOptions& o, torch::Device device, int threads) {
+  const ImageDataset train = generated(o.train_images, o.side, 2);
+  const ImageDataset test = generated(o.test_images, o.side, 3);
+  torch::manual_seed(1);
+  Backbone backbone = make_backbone(o.backbone);
+  backbone->to(device);
+  const Normalization norm = default_normalization("cifar10");
+  const auto t0 = Clock::now();
+  const torch::Tensor train_f = extract_features(*backbone, train.images, norm, device);
+  const torch::Tensor test_f = extract_features(*backbone, test.images, norm, device);
+  const double features_s = since(t0);
+  const auto t1 = Clock::now();
+  torch::nn::Linear classifier =
+      train_linear_classifier(train_f, train.labels, 10, o.epochs, 128, 1e-3, 1, device);
+  const double classifier_s = since(t1);
+  const double accuracy = classifier_accuracy(classifier, test_f, test.labels, device);
+  return json{{"mode", "linear_eval"},
+              {"backbone", o.backbone},
+              {"epochs", o.epochs},
+              {"train_images", o.train_images},
+              {"test_images", o.test_images},
+              {"threads", threads},
+              {"device", device.str()},
+              {"features_s", features_s},
+              {"classifier_s", classifier_s},
+              {"seconds_per_epoch", classifier_s / static_cast<double>(std::max<int64_t>(1, o.epochs))},
+              {"seconds", since(t0)},
+              {"test_accuracy", accuracy},
+              {"peak_rss_mb", peak_rss_mb()}};
+}
+
+}  // namespace
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+json run_bench(const BenchOptions& o) {
+  if (o.K < 2 || o.batch < 2) throw std::invalid_argument("bench needs --K >= 2 and --batch >= 2");
+  if (o.steps < 1 || o.warmup < 0) throw std::invalid_argument("bench needs --steps >= 1, --warmup >= 0");
+  const torch::Device device = resolve_device(o.device);
+  const int threads = set_threads(o.threads);
+  const int64_t workers = o.workers > 0 ? o.workers : std::max(1, hardware_threads() - 1);
+  return o.linear_eval ? linear_eval_bench(o, device, threads) : train_bench(o, device, threads, workers);
+}
+
+std::string format_bench(const json& r) {
+  std::ostringstream out;
+  if (r["mode"] == "linear_eval") {
+    out << fmt::format(
+        "linear evaluation, {} on {} + {} images, {} epochs, {} threads, {}: features {:.2f} s, "
+        "classifier {:.2f} s ({:.3f} s/epoch), total {:.2f} s; peak memory {:.0f} MB\n",
+        r["backbone"].get<std::string>(), r["train_images"].get<int64_t>(),
+        r["test_images"].get<int64_t>(), r["epochs"].get<int64_t>(), r["threads"].get<int>(),
+        r["device"].get<std::string>(), r["features_s"].get<double>(),
+        r["classifier_s"].get<double>(), r["seconds_per_epoch"].get<double>(),
+        r["seconds"].get<double>(), r["peak_rss_mb"].get<double>());
+    return out.str();
+  }
+  out << fmt::format(
+      "{} K={} batch={} ({} pairs), {} threads + {} augmentation workers, {}{}:\n"
+      "  {:.0f} augmented images/s, {:.3f} s per step (median of {}), peak memory {:.0f} MB\n",
+      r["backbone"].get<std::string>(), r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
+      r["pairs_per_step"].get<int64_t>(), r["threads"].get<int>(), r["workers"].get<int64_t>(),
+      r["device"].get<std::string>(), r["straightforward"].get<bool>() ? ", straightforward pairs" : "",
+      r["images_per_s"].get<double>(), r["seconds_per_step"].get<double>(),
+      r["steps"].get<int64_t>(), r["peak_rss_mb"].get<double>());
+  out << "  split (s):";
+  // In the order a step runs, not the JSON object's alphabetical one.
+  for (const char* k : {"data_wait", "backbone_forward", "pairs", "head_forward", "head_backward",
+                        "backbone_backward", "optimizer"}) {
+    out << fmt::format(" {} {:.3f}", k, r["split_s"].value(k, 0.0));
+  }
+  out << "\n";
+  return out.str();
+}
+
+}  // namespace relnet
