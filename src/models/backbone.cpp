@@ -27,6 +27,10 @@ Backbone make_backbone(const std::string& name) {
   throw std::invalid_argument("unknown backbone '" + name + "' (known: " + list + ")");
 }
 
+torch::Tensor to_channels_last(const torch::Tensor& x) {
+  return x.dim() == 4 ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();

@@ -31,6 +31,7 @@ Conv4Impl::Conv4Impl() {
 }
 
 torch::Tensor Conv4Impl::forward(torch::Tensor x) {
+  x = to_channels_last(x);
   x = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(x))));
   return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
 }

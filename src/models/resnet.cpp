@@ -91,6 +91,7 @@ ResNetImpl::ResNetImpl(ResNetSpec spec) : spec_(std::move(spec)) {
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  x = to_channels_last(x);
   x = torch::relu(bn1_->forward(conv1_->forward(x)));
   if (spec_.imagenet_stem) x = torch::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
   for (auto& layer : layers_) x = layer->forward(x);
