@@ -10,7 +10,7 @@
 # and counts the better of the two; relnet sets the same behaviour itself.
 # Then relnet alone: step time and memory against K and batch size.
 #
-# usage: scripts/bench.sh            (about 40 minutes on 2 cores)
+# usage: scripts/bench.sh            (about 45 minutes on 2 cores)
 #        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +34,13 @@ record() {  # record GROUP IMPL ENV JSON
     "$1" "$2" "$3" "$4" >> "$OUT/results.jsonl"
 }
 
-baseline() {  # baseline GROUP ARGS... : both allocator settings
-  record "$1" pytorch default "$($PY bench/pytorch_baseline.py --threads "$THREADS" "${@:2}")"
-  record "$1" pytorch malloc "$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
-    MALLOC_TOP_PAD_=268435456 $PY bench/pytorch_baseline.py --threads "$THREADS" "${@:2}")"
+baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x both allocator settings
+  local w
+  for w in 0 2; do
+    record "$1" pytorch "w$w/default" "$($PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
+    record "$1" pytorch "w$w/malloc" "$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
+      MALLOC_TOP_PAD_=268435456 $PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
+  done
 }
 
 compare_train() {  # compare_train BACKBONE K

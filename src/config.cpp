@@ -93,6 +93,13 @@ Reader string_field(const std::string& key, std::string& out,
   };
 }
 
+Reader bool_field(const std::string& key, bool& out) {
+  return [key, &out](const json& v) {
+    if (!v.is_boolean()) fail(key, "true or false", v);
+    out = v.get<bool>();
+  };
+}
+
 Reader triple_field(const std::string& key, std::vector<double>& out, bool positive) {
   return [=, &out](const json& v) {
     if (!v.is_array() || !(v.empty() || v.size() == 3)) {
@@ -164,7 +171,8 @@ void read_config(const json& j, Config& c) {
                        {"head_hidden", int_field("model.head_hidden", m.head_hidden, 1)},
                        {"loss", string_field("model.loss", m.loss, {"bce", "focal"})},
                        {"focal_gamma", double_field("model.focal_gamma", m.focal_gamma, 0, 100)},
-                       {"focal_alpha", double_field("model.focal_alpha", m.focal_alpha, 0, 1)}});
+                       {"focal_alpha", double_field("model.focal_alpha", m.focal_alpha, 0, 1)},
+                       {"pairs_matrix", bool_field("model.pairs_matrix", m.pairs_matrix)}});
        }},
       {"train",
        [&c](const json& v) {
@@ -270,7 +278,8 @@ json config_to_json(const Config& c) {
         {"head_hidden", m.head_hidden},
         {"loss", m.loss},
         {"focal_gamma", m.focal_gamma},
-        {"focal_alpha", m.focal_alpha}}},
+        {"focal_alpha", m.focal_alpha},
+        {"pairs_matrix", m.pairs_matrix}}},
       {"train",
        {{"epochs", t.epochs},
         {"batch_size", t.batch_size},

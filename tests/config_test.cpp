@@ -67,6 +67,13 @@ TEST(ConfigTest, AcceptsEveryAggregationAndLoss) {
             std::string::npos);
 }
 
+TEST(ConfigTest, PairsMatrixIsABoolean) {
+  EXPECT_FALSE(Config{}.model.pairs_matrix);
+  EXPECT_TRUE(config_from_json(json{{"model", {{"pairs_matrix", true}}}}).model.pairs_matrix);
+  EXPECT_EQ(error_of(json{{"model", {{"pairs_matrix", 1}}}}),
+            "model.pairs_matrix must be true or false, got 1 (an integer)");
+}
+
 TEST(ConfigTest, JsonRoundTripKeepsEveryValue) {
   Config c;
   c.name = "x";

@@ -72,6 +72,10 @@ struct ModelConfig {
   /// Focal loss focusing exponent and positive-class weight (the paper: 2, 0.5).
   double focal_gamma = 2.0;
   double focal_alpha = 0.5;
+  /// Build the (K(K-1)B, 2D) pairs matrix and feed it to the head, as the
+  /// paper's code does, instead of projecting every view once. Same loss and
+  /// gradients within float rounding, slower: for checking, not for use.
+  bool pairs_matrix = false;
 };
 
 // The optimisation loop and its outputs.

@@ -150,8 +150,10 @@ TrainSummary train(const Config& config, bool resume) {
   for (const auto& p : head->parameters()) params.push_back(p);
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(tc.lr));
   // Every view is projected once by the head's first layer instead of
-  // building the K(K-1)B-row pairs matrix: same loss and gradients.
-  RelationStep relation_step(backbone, head, K, aggregation, loss_options);
+  // building the K(K-1)B-row pairs matrix (unless model.pairs_matrix): same
+  // loss and gradients.
+  RelationStep relation_step(backbone, head, K, aggregation, loss_options,
+                             config.model.pairs_matrix);
   spdlog::info("backbone {} ({} parameters, feature {}), relation head {} parameters, {} pairs/step",
                backbone->name(), count_parameters(*backbone), backbone->feature_size(),
                count_parameters(*head), K * (K - 1) * B);
