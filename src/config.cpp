@@ -188,7 +188,9 @@ void read_config(const json& j, Config& c) {
               {"out_dir", string_field("train.out_dir", t.out_dir)},
               {"log_interval", int_field("train.log_interval", t.log_interval, 1)},
               {"checkpoint_interval",
-               int_field("train.checkpoint_interval", t.checkpoint_interval, 1)}});
+               int_field("train.checkpoint_interval", t.checkpoint_interval, 1)},
+              {"epoch_checkpoints", int_field("train.epoch_checkpoints", t.epoch_checkpoints, 0)},
+              {"keep_last", int_field("train.keep_last", t.keep_last, 0)}});
        }},
   };
   read_section(j, "the config", top);
@@ -289,7 +291,9 @@ json config_to_json(const Config& c) {
         {"device", t.device},
         {"out_dir", t.out_dir},
         {"log_interval", t.log_interval},
-        {"checkpoint_interval", t.checkpoint_interval}}},
+        {"checkpoint_interval", t.checkpoint_interval},
+        {"epoch_checkpoints", t.epoch_checkpoints},
+        {"keep_last", t.keep_last}}},
   };
 }
 

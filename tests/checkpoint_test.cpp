@@ -1,7 +1,10 @@
 #include "relnet/train/checkpoint.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,7 +36,7 @@ TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   opt.step();
 
   Checkpoint ck{state_dict(*net), state_dict(*head), adam_state_to_ivalue(opt),
-                nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}}};
+                nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}}, {}};
   save_checkpoint(dir / "c.pt", ck);
 
   const Checkpoint back = load_checkpoint(dir / "c.pt");
@@ -77,7 +80,7 @@ TEST(CheckpointTest, CheckpointOfAnotherNetworkNamesTheFirstMismatch) {
 TEST(CheckpointTest, TruncatedOrMissingFileIsReportedWithItsPath) {
   TempDir dir("ckpt_bad");
   Conv4 net;
-  save_checkpoint(dir / "good.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}});
+  save_checkpoint(dir / "good.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}, {}});
   auto bytes = read_file(dir / "good.pt");
   bytes.resize(bytes.size() / 2);
   write_file_atomic(dir / "half.pt", bytes.data(), bytes.size());
@@ -86,6 +89,51 @@ TEST(CheckpointTest, TruncatedOrMissingFileIsReportedWithItsPath) {
   EXPECT_NE(msg.find("truncated or corrupt"), std::string::npos) << msg;
   EXPECT_EQ(error_of([&] { load_checkpoint(dir / "none.pt"); }),
             "checkpoint '" + (dir / "none.pt") + "' does not exist");
+}
+
+// A full disk, simulated with a file-size limit (which binds root too, unlike
+// permissions): the save fails naming the file and the previous checkpoint
+// stays loadable.
+TEST(CheckpointTest, AFullDiskLeavesThePreviousCheckpointIntact) {
+  TempDir dir("ckpt_full");
+  const std::string path = dir / "checkpoint.pt";
+  Conv4 small;
+  save_checkpoint(path, Checkpoint{state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}}, {}});
+  const auto before = read_file(path);
+
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* previous_handler = std::signal(SIGXFSZ, SIG_IGN);  // fail with EFBIG instead of dying
+  rlimit tight = old;
+  tight.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tight), 0);
+  const std::string error = error_of([&] {
+    save_checkpoint(path, Checkpoint{state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}, {"epoch", 2}}, {}});
+  });
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, previous_handler);
+
+  EXPECT_EQ(error.rfind("cannot write '" + path + "': write failed: File too large", 0), 0u) << error;
+  EXPECT_NE(error.find("the previous file, if any, is unchanged"), std::string::npos) << error;
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(load_checkpoint(path).meta.value("epoch", -1), -1);
+  for (const auto& e : std::filesystem::directory_iterator(dir.str())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "temp file left";
+  }
+}
+
+// A read-only folder: only meaningful when not root (root writes anyway).
+TEST(CheckpointTest, AReadOnlyFolderIsReported) {
+  if (::geteuid() == 0) GTEST_SKIP() << "running as root, which ignores folder permissions";
+  TempDir dir("ckpt_ro");
+  std::filesystem::create_directories(dir / "ro");
+  std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  Conv4 small;
+  const std::string error = error_of([&] {
+    save_checkpoint(dir / "ro/checkpoint.pt", Checkpoint{state_dict(*small), {}, std::nullopt, {}, {}});
+  });
+  std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_all);
+  EXPECT_EQ(error, "cannot write '" + dir / "ro/checkpoint.pt" + "': Permission denied");
 }
 
 TEST(CheckpointTest, FailedWriteKeepsThePreviousFile) {
@@ -113,7 +161,7 @@ TEST(CheckpointTest, BackboneFileLoadsInPyTorch) {
   const auto x = torch::rand({4, 3, 32, 32});
   const auto features = net->forward(x);
   save_checkpoint(dir / "backbone.pt",
-                  Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", "conv4"}}});
+                  Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", "conv4"}}, {}});
   c10::impl::GenericDict io(c10::StringType::get(), c10::TensorType::get());
   io.insert("x", x);
   io.insert("features", features.detach());

@@ -41,16 +41,7 @@ TEST(LinearEvalTest, EvaluatesATrainedCheckpointAndWritesResults) {
   TempDir dir("linear");
   std::filesystem::create_directories(dir / "data");
   relnet::testing::write_tiny_mnist(dir / "data", 96, 40, 16);
-  Config c;
-  c.name = "lin";
-  c.data.dataset = "mnist";
-  c.data.root = dir / "data";
-  c.augment.K = 2;
-  c.train.batch_size = 16;
-  c.train.epochs = 1;
-  c.train.device = "cpu";
-  c.train.out_dir = dir / "run";
-  train(c, false);
+  train(relnet::testing::tiny_mnist_config(dir / "data", dir / "run"), false);
 
   LinearEvalOptions opt;
   opt.checkpoint = dir / "run/backbone.pt";
@@ -74,14 +65,17 @@ TEST(LinearEvalTest, EvaluatesATrainedCheckpointAndWritesResults) {
 TEST(LinearEvalTest, RejectsACheckpointWithoutMeta) {
   TempDir dir("nometa");
   Conv4 net;
-  save_checkpoint(dir / "b.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}});
+  save_checkpoint(dir / "b.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}, {}});
   LinearEvalOptions opt;
   opt.checkpoint = dir / "b.pt";
   try {
     linear_eval(opt);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("has no 'meta' naming its backbone"), std::string::npos);
+    EXPECT_EQ(std::string(e.what()),
+              "checkpoint '" + dir / "b.pt" +
+                  "' has no relnet metadata naming its backbone (saved by PyTorch?): pass --backbone "
+                  "NAME (conv4, resnet8, resnet32, resnet56, resnet18, resnet34) and --dataset");
   }
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "relnet/config.h"
 #include "relnet/util/rng.h"
 
 namespace relnet::testing {
@@ -98,6 +99,23 @@ inline void write_tiny_mnist(const std::string& dir, int64_t n_train, int64_t n_
                              int64_t side = 16) {
   write_idx_split(dir, "train", n_train, side, 1);
   write_idx_split(dir, "t10k", n_test, side, 2);
+}
+
+// The config of a tiny self-supervised run on the MNIST-format data in
+// `data_root` (write_tiny_mnist): K=2, batch 16, 1 epoch, 1 thread, CPU,
+// written to `out_dir`. Tests change what they need.
+inline Config tiny_mnist_config(const std::string& data_root, const std::string& out_dir) {
+  Config c;
+  c.name = "tiny";
+  c.data.dataset = "mnist";
+  c.data.root = data_root;
+  c.augment.K = 2;
+  c.train.batch_size = 16;
+  c.train.epochs = 1;
+  c.train.threads = 1;
+  c.train.device = "cpu";
+  c.train.out_dir = out_dir;
+  return c;
 }
 
 }  // namespace relnet::testing

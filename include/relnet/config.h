@@ -97,6 +97,10 @@ struct TrainConfig {
   int64_t log_interval = 50;
   /// Save checkpoint.pt and backbone.pt every N epochs (and always at the end).
   int64_t checkpoint_interval = 1;
+  /// Every N epochs also keep a full checkpoint as epoch_<E>.pt (0 = none).
+  int64_t epoch_checkpoints = 0;
+  /// Keep only the newest N epoch_<E>.pt files (0 = keep all).
+  int64_t keep_last = 0;
 };
 
 struct Config {

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "relnet/eval/features.h"
+
 namespace relnet::cli {
 
 // Exit codes: 0 ok, 1 bad input or failure, 2 usage, 130 interrupted.
@@ -26,5 +28,16 @@ void setup_linear_eval(CLI::App& app, int& exit_code);
 void setup_download(CLI::App& app, int& exit_code);
 void setup_data(CLI::App& app, int& exit_code);
 void setup_bench(CLI::App& app, int& exit_code);
+void setup_knn(CLI::App& app, int& exit_code);
+void setup_retrieval(CLI::App& app, int& exit_code);
+void setup_test(CLI::App& app, int& exit_code);
+void setup_finetune(CLI::App& app, int& exit_code);
+void setup_inspect(CLI::App& app, int& exit_code);
+
+// Declares the flags of EvalSource (--checkpoint, --dataset, --data-root,
+// --train-subset, --test-subset, --device, --threads, --random-init, --seed)
+// on an evaluation command; without `training_flags` (relnet test, which
+// trains nothing) --train-subset, --random-init and --seed are left out.
+void add_eval_source_options(CLI::App* cmd, EvalSource& source, bool training_flags = true);
 
 }  // namespace relnet::cli

@@ -31,6 +31,11 @@ int main(int argc, char** argv) {
   int exit_code = relnet::cli::kExitOk;
   relnet::cli::setup_train(app, exit_code);
   relnet::cli::setup_linear_eval(app, exit_code);
+  relnet::cli::setup_knn(app, exit_code);
+  relnet::cli::setup_retrieval(app, exit_code);
+  relnet::cli::setup_finetune(app, exit_code);
+  relnet::cli::setup_test(app, exit_code);
+  relnet::cli::setup_inspect(app, exit_code);
   relnet::cli::setup_download(app, exit_code);
   relnet::cli::setup_data(app, exit_code);
   relnet::cli::setup_bench(app, exit_code);

@@ -4,11 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 #include <stdexcept>
 
-#include "relnet/augment/pipeline.h"
-#include "relnet/train/checkpoint.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/rng.h"
 #include "relnet/util/runtime.h"
@@ -23,20 +20,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 }  // namespace
-
-torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
-                               const Normalization& norm, torch::Device device,
-                               int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  backbone.eval();
-  std::vector<torch::Tensor> chunks;
-  for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    const int64_t end = std::min(start + batch_size, images.size(0));
-    const auto x = normalize_images(images.slice(0, start, end), norm).to(device);
-    chunks.push_back(backbone.forward(x).to(torch::kCPU));
-  }
-  return torch::cat(chunks, 0);
-}
 
 torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const torch::Tensor& labels,
                                           int64_t classes, int64_t epochs, int64_t batch_size,
@@ -89,88 +72,40 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
   if (opt.batch_size < 1) {
     throw std::invalid_argument("--batch-size must be >= 1, got " + std::to_string(opt.batch_size));
   }
-  const Checkpoint ck = load_checkpoint(opt.checkpoint);
-  const std::string backbone_name = ck.meta.value("backbone", "");
-  if (backbone_name.empty()) {
-    throw std::runtime_error("checkpoint '" + opt.checkpoint +
-                             "' has no 'meta' naming its backbone (not written by relnet train?)");
-  }
-  const json saved_config = ck.meta.value("config", json::object());
-  std::string dataset = opt.dataset.empty() ? ck.meta.value("dataset", "") : opt.dataset;
-  std::string root = opt.data_root;
-  if (root.empty() && saved_config.contains("data")) root = saved_config["data"].value("root", "");
-  if (dataset.empty()) {
-    throw std::invalid_argument("no dataset: the checkpoint records none, pass --dataset");
-  }
-  if (!is_known_dataset(dataset)) throw std::invalid_argument("unknown dataset '" + dataset + "'");
-  if (root.empty()) throw std::invalid_argument("no data root: pass --data-root");
-
-  const torch::Device device = resolve_device(opt.device);
-  const int threads = set_threads(opt.threads);
-
-  torch::manual_seed(static_cast<uint64_t>(opt.seed));
-  Backbone backbone = make_backbone(backbone_name);
-  if (!opt.random_init) {
-    load_state_dict(*backbone, ck.backbone, "checkpoint '" + opt.checkpoint + "'");
-  }
-  backbone->to(device);
-
-  // The checkpoint's normalization when evaluating on its own dataset, else
-  // the evaluation dataset's.
-  Normalization norm = default_normalization(dataset);
-  if (dataset == ck.meta.value("dataset", "") && ck.meta.contains("normalization")) {
-    const auto& n = ck.meta["normalization"];
-    for (size_t c = 0; c < 3; ++c) {
-      norm.mean[c] = n["mean"][c].get<float>();
-      norm.std[c] = n["std"][c].get<float>();
-    }
-  }
-
-  // Cross-domain evaluation: images are resized to the side the backbone was
-  // trained on (recorded in the checkpoint), so features keep their scale.
-  const int64_t side = ck.meta.value("image_side", int64_t{0});
-  const ImageDataset train = load_dataset(dataset, root, Split::kTrain, opt.train_subset, side);
-  const ImageDataset test = load_dataset(dataset, root, Split::kTest, opt.test_subset, side);
-  spdlog::info("linear evaluation of {} backbone{} on {} ({} train / {} test images), device {}, {} threads",
-               backbone_name, opt.random_init ? " with RANDOM weights" : " from '" + opt.checkpoint + "'",
-               dataset, train.size(), test.size(), device.str(), threads);
-
-  const auto t_feat = std::chrono::steady_clock::now();
-  const auto train_features = extract_features(*backbone, train.images, norm, device);
-  const auto test_features = extract_features(*backbone, test.images, norm, device);
-  spdlog::info("frozen features ({} x {}) computed once in {:.1f} s", train_features.size(0),
-               train_features.size(1), seconds_since(t_feat));
+  const EvalData d = load_eval_data(opt, "linear evaluation");
 
   const auto t_fit = std::chrono::steady_clock::now();
-  auto classifier = train_linear_classifier(train_features, train.labels, train.num_classes,
-                                            opt.epochs, opt.batch_size, opt.lr, opt.seed, device);
+  auto classifier = train_linear_classifier(d.train_features, d.train_labels, d.num_classes,
+                                            opt.epochs, opt.batch_size, opt.lr, opt.seed, d.device);
   const double fit_seconds = seconds_since(t_fit);
 
   LinearEvalResult result;
-  result.train_accuracy = classifier_accuracy(classifier, train_features, train.labels, device);
-  result.test_accuracy = classifier_accuracy(classifier, test_features, test.labels, device);
-  result.out_path = !opt.out.empty()
-                        ? opt.out
-                        : (std::filesystem::path(opt.checkpoint).parent_path() /
-                           (opt.random_init ? "linear_eval_random_init.json" : "linear_eval.json"))
-                              .string();
-  result.report = json{{"checkpoint", opt.checkpoint},
-                       {"backbone", backbone_name},
-                       {"random_init", opt.random_init},
-                       {"dataset", dataset},
-                       {"data_root", root},
-                       {"train_images", train.size()},
-                       {"test_images", test.size()},
-                       {"feature_size", train_features.size(1)},
-                       {"classes", train.num_classes},
-                       {"epochs", opt.epochs},
-                       {"batch_size", opt.batch_size},
-                       {"lr", opt.lr},
-                       {"seed", opt.seed},
-                       {"train_accuracy", result.train_accuracy},
-                       {"test_accuracy", result.test_accuracy},
-                       {"classifier_seconds", fit_seconds},
-                       {"seconds", seconds_since(t_start)}};
+  result.train_accuracy = classifier_accuracy(classifier, d.train_features, d.train_labels, d.device);
+  result.test_accuracy = classifier_accuracy(classifier, d.test_features, d.test_labels, d.device);
+  result.out_path = eval_output_path(opt.out, opt.checkpoint, "linear_eval.json", opt.random_init);
+  torch::Tensor predicted;
+  {
+    torch::NoGradGuard no_grad;
+    predicted = classifier->forward(d.test_features.to(d.device)).argmax(1).to(torch::kCPU);
+  }
+  result.report = eval_report_header(opt, d);
+  result.report.update(json{{"epochs", opt.epochs},
+                            {"batch_size", opt.batch_size},
+                            {"lr", opt.lr},
+                            {"seed", opt.seed},
+                            {"train_accuracy", result.train_accuracy},
+                            {"test_accuracy", result.test_accuracy},
+                            {"classifier_seconds", fit_seconds},
+                            {"seconds", seconds_since(t_start)}});
+  result.report.update(per_class_report(predicted, d.test_labels, d.num_classes, d.class_names));
+
+  result.classifier_path =
+      eval_output_path(opt.classifier_out, opt.checkpoint, "linear.pt", opt.random_init);
+  save_classifier_checkpoint(result.classifier_path, d, *d.backbone, classifier, d.class_names,
+                             json{{"random_init", opt.random_init},
+                                  {"train_accuracy", result.train_accuracy},
+                                  {"test_accuracy", result.test_accuracy}});
+  result.report["classifier_file"] = result.classifier_path;
   write_file_atomic(result.out_path, result.report.dump(2) + "\n");
   return result;
 }

@@ -182,6 +182,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
   root.insert("backbone", tensor_dict(checkpoint.backbone));
   if (!checkpoint.relation.empty()) root.insert("relation", tensor_dict(checkpoint.relation));
+  if (!checkpoint.classifier.empty()) root.insert("classifier", tensor_dict(checkpoint.classifier));
   if (checkpoint.optimizer) root.insert("optimizer", *checkpoint.optimizer);
   root.insert("meta", checkpoint.meta.is_null() ? std::string("{}") : checkpoint.meta.dump());
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(root));
@@ -193,12 +194,37 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw std::runtime_error("checkpoint '" + path + "' does not exist");
   }
   const std::vector<char> bytes = read_file(path);
+  // torch.save wrote a bare pickle stream (protocol 2, "\x80\x02") before
+  // PyTorch 1.6 made the zip container ("PK\x03\x04") its default.
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80 && bytes[1] == 0x02) {
+    throw std::runtime_error(
+        "checkpoint '" + path +
+        "' is a legacy (pre-1.6, non-zip) torch.save file, which LibTorch cannot read; convert it "
+        "in Python: torch.save(torch.load(path), path) with PyTorch >= 1.6 writes the zip format");
+  }
   c10::IValue root;
   try {
     root = torch::pickle_load(bytes);
   } catch (const std::exception& e) {
     std::string reason = e.what();
     reason = reason.substr(0, reason.find('\n'));
+    // Python pickles a one-entry dict with SETITEM (opcode 's', 0x73), which
+    // LibTorch 1.13's unpickler does not implement; dicts of two or more
+    // entries use SETITEMS and load.
+    // An OrderedDict inside the dict unpickles to None, and filling it fails.
+    if (std::string(e.what()).find("Expected GenericDict but got None") != std::string::npos) {
+      throw std::runtime_error("checkpoint '" + path +
+                               "': an entry was saved as a Python OrderedDict (what state_dict() "
+                               "returns), which LibTorch cannot read; save dict(model.state_dict()) "
+                               "instead");
+    }
+    if (reason.find("Unknown opcode for unpickling at 0x73") != std::string::npos) {
+      throw std::runtime_error(
+          "checkpoint '" + path +
+          "' holds a one-entry dict saved by Python, which this LibTorch cannot unpickle; save it "
+          "with a second entry, e.g. torch.save({\"backbone\": dict(model.state_dict()), "
+          "\"meta\": \"{}\"}, path)");
+    }
     throw std::runtime_error("checkpoint '" + path + "' (" + std::to_string(bytes.size()) +
                              " bytes) is not a readable PyTorch file (truncated or corrupt?): " +
                              reason);
@@ -216,6 +242,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   out.backbone = tensor_dict_from_ivalue(dict.at("backbone"), "backbone", path);
   if (dict.contains("relation")) {
     out.relation = tensor_dict_from_ivalue(dict.at("relation"), "relation", path);
+  }
+  if (dict.contains("classifier")) {
+    out.classifier = tensor_dict_from_ivalue(dict.at("classifier"), "classifier", path);
   }
   if (dict.contains("optimizer")) out.optimizer = dict.at("optimizer");
   if (dict.contains("meta")) {

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "relnet/util/fs.h"
 #include "relnet/util/metrics.h"
 #include "relnet/util/runtime.h"
+#include "relnet/util/version.h"
 
 namespace relnet {
 namespace {
@@ -68,13 +70,19 @@ struct Window {
   }
 };
 
-void save_all(const std::string& dir, const Config& config, const Backbone& backbone,
-              RelationHead& head, torch::optim::Adam& optimizer, const json& meta) {
+Checkpoint full_checkpoint(const Backbone& backbone, RelationHead& head,
+                           torch::optim::Adam& optimizer, const json& meta) {
   Checkpoint full;
   full.backbone = state_dict(*backbone);
   full.relation = state_dict(*head);
   full.optimizer = adam_state_to_ivalue(optimizer);
   full.meta = meta;
+  return full;
+}
+
+void save_all(const std::string& dir, const Config& config, const Backbone& backbone,
+              RelationHead& head, torch::optim::Adam& optimizer, const json& meta) {
+  const Checkpoint full = full_checkpoint(backbone, head, optimizer, meta);
   save_checkpoint(dir + "/checkpoint.pt", full);
   Checkpoint slim;
   slim.backbone = full.backbone;
@@ -84,11 +92,51 @@ void save_all(const std::string& dir, const Config& config, const Backbone& back
 
 }  // namespace
 
+std::vector<std::pair<int64_t, std::string>> epoch_checkpoint_files(const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    // epoch_<digits>.pt and nothing else (not epoch_3.pt.tmp, not epoch_x.pt).
+    if (name.size() <= 9 || name.rfind("epoch_", 0) != 0 || name.substr(name.size() - 3) != ".pt") {
+      continue;
+    }
+    const std::string digits = name.substr(6, name.size() - 9);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    out.emplace_back(std::stoll(digits), entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+// Writes epoch_<epoch>.pt when due and deletes all but the newest keep_last.
+void save_epoch_checkpoint(const std::string& dir, const TrainConfig& tc, int64_t epoch,
+                           const Backbone& backbone, RelationHead& head,
+                           torch::optim::Adam& optimizer, const json& meta) {
+  if (tc.epoch_checkpoints <= 0 || epoch % tc.epoch_checkpoints != 0) return;
+  const std::string path = dir + "/epoch_" + std::to_string(epoch) + ".pt";
+  save_checkpoint(path, full_checkpoint(backbone, head, optimizer, meta));
+  spdlog::info("saved '{}'", path);
+  if (tc.keep_last <= 0) return;
+  auto files = epoch_checkpoint_files(dir);
+  const auto keep = static_cast<size_t>(tc.keep_last);
+  for (size_t i = 0; i + keep < files.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::remove(files[i].second, ec);
+    if (ec) spdlog::warn("could not delete old '{}': {}", files[i].second, ec.message());
+  }
+}
+
+}  // namespace
+
 json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_side, int64_t epoch,
                      int64_t step_in_epoch, int64_t global_step) {
   const Normalization norm = normalization_for(config.data);
   return json{{"format", "relnet-checkpoint"},
-              {"relnet_version", RELNET_VERSION},
+              {"relnet_version", version()},
+              {"git_commit", git_commit()},
               {"backbone", config.model.backbone},
               {"feature_size", feature_size},
               {"dataset", config.data.dataset},
@@ -220,11 +268,20 @@ TrainSummary train(const Config& config, bool resume) {
       const StepOutput out = relation_step.forward_backward(views, times);  // loss, (P) logits
       const double loss_value = out.loss.item<double>();
       if (!std::isfinite(loss_value)) {
-        throw std::runtime_error(
-            "loss became " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) +
-            ", step " + std::to_string(step + 1) +
-            "; weights of this step were not saved. Lower train.lr and resume from '" +
-            checkpoint_path + "' (if one exists) or restart");
+        std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
+        if (std::filesystem::exists(checkpoint_path)) {
+          try {
+            last_good = "the last good checkpoint is '" + checkpoint_path + "' (epoch " +
+                        std::to_string(load_checkpoint(checkpoint_path).meta.value("epoch", int64_t{0})) +
+                        "): lower train.lr and continue from it with --resume";
+          } catch (const std::exception&) {
+            last_good = "'" + checkpoint_path + "' is not readable: lower train.lr and restart";
+          }
+        }
+        throw std::runtime_error("loss became " + std::to_string(loss_value) + " at epoch " +
+                                 std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                                 " (global step " + std::to_string(global_step + 1) +
+                                 "); nothing of this step was saved; " + last_good);
       }
       optimizer.step();
       ++step;
@@ -277,11 +334,12 @@ TrainSummary train(const Config& config, bool resume) {
     rec["epoch"] = epoch + 1;
     rec["global_step"] = global_step;
     metrics.write(rec);
+    const json meta = checkpoint_meta(config, backbone->feature_size(), side, epoch + 1, 0, global_step);
     if ((epoch + 1) % tc.checkpoint_interval == 0 || epoch + 1 == tc.epochs) {
-      save_all(dir, config, backbone, head, optimizer,
-               checkpoint_meta(config, backbone->feature_size(), side, epoch + 1, 0, global_step));
+      save_all(dir, config, backbone, head, optimizer, meta);
       spdlog::info("saved '{}/checkpoint.pt' and '{}/backbone.pt'", dir, dir);
     }
+    save_epoch_checkpoint(dir, tc, epoch + 1, backbone, head, optimizer, meta);
   }
   summary.seconds = seconds_since(t_start);
   return summary;

@@ -1,6 +1,7 @@
 // Linear evaluation (the paper's protocol): freeze the backbone (eval mode,
 // no gradients), train Linear(D -> classes) with Adam on the normalized,
-// un-augmented train split, report train and test accuracy.
+// un-augmented train split, report train and test accuracy, per-class test
+// accuracy and the confusion matrix.
 #pragma once
 
 #include <torch/torch.h>
@@ -10,31 +11,23 @@
 #include <cstdint>
 #include <string>
 
-#include "relnet/data/dataset.h"
-#include "relnet/models/backbone.h"
+#include "relnet/eval/features.h"
 
 namespace relnet {
 
-struct LinearEvalOptions {
-  /// backbone.pt (or checkpoint.pt) to evaluate.
-  std::string checkpoint;
-  /// Dataset and root; empty = those recorded in the checkpoint.
-  std::string dataset;
-  std::string data_root;
-  /// First N images of each split (0 = all).
-  int64_t train_subset = 0;
-  int64_t test_subset = 0;
+// The features' source (checkpoint, dataset, subsets, device, random_init,
+// seed: also the classifier's init and shuffling) and the classifier's
+// training.
+struct LinearEvalOptions : EvalSource {
   int64_t epochs = 100;
   int64_t batch_size = 128;
   double lr = 1e-3;
-  int64_t seed = 1;
-  std::string device = "auto";
-  int64_t threads = 0;
-  /// Evaluate the same architecture with fresh random weights (lower bound).
-  bool random_init = false;
   /// Results JSON; empty = linear_eval.json (linear_eval_random_init.json
   /// with random_init) next to the checkpoint.
   std::string out;
+  /// The trained classifier with its backbone (what `relnet test` takes);
+  /// empty = linear.pt (linear_random_init.pt) next to the checkpoint.
+  std::string classifier_out;
 };
 
 struct LinearEvalResult {
@@ -42,19 +35,16 @@ struct LinearEvalResult {
   double train_accuracy = 0;
   double test_accuracy = 0;
   std::string out_path;
+  std::string classifier_path;  // linear.pt
 };
 
-// Runs the protocol; writes the results JSON atomically. Throws
+// Runs the protocol; writes the results JSON and linear.pt ({"backbone",
+// "classifier": {"weight", "bias"}, "meta"}: the checkpoint's meta plus a
+// "linear_eval" entry with the dataset, root, normalization, classes and
+// accuracies) atomically. Throws
 // std::runtime_error / std::invalid_argument naming the checkpoint, dataset
 // or key at fault (missing file, checkpoint of another network, ...).
 LinearEvalResult linear_eval(const LinearEvalOptions& options);
-
-// Frozen features of `images` ((N, 3, H, W) uint8): normalized, forwarded in
-// eval mode under no-grad, in batches of `batch_size`, on `device`.
-// Returns (N, D) float on the CPU.
-torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
-                               const Normalization& norm, torch::Device device,
-                               int64_t batch_size = 512);
 
 // Trains Linear(D -> classes) on (features, labels) for `epochs` with Adam
 // and cross-entropy, shuffling with a generator seeded by `seed`; returns it.

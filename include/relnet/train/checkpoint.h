@@ -1,7 +1,8 @@
 // PyTorch-compatible checkpoint files: a pickled dict written with
 // torch::pickle_save that Python's torch.load opens, shaped like the
 // reference: {"backbone": {key: tensor}, "relation": {...}, "optimizer":
-// {...}, "meta": "<json>"}. backbone.pt holds "backbone" and "meta" only.
+// {...}, "meta": "<json>"}. backbone.pt holds "backbone" and "meta" only;
+// linear.pt (linear-eval) holds "backbone", "classifier" and "meta".
 #pragma once
 
 #include <torch/torch.h>
@@ -41,6 +42,7 @@ struct Checkpoint {
   StateDict relation;                   // empty in backbone.pt
   std::optional<c10::IValue> optimizer; // absent in backbone.pt
   nlohmann::json meta;                  // {} when the file has none
+  StateDict classifier;                 // linear.pt: linear-eval's Linear(D, classes)
 };
 
 // Writes atomically (temporary file + rename). Throws std::runtime_error

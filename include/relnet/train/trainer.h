@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "relnet/config.h"
 
@@ -28,6 +30,10 @@ struct TrainSummary {
 // std::invalid_argument / std::runtime_error with a message naming the file,
 // key or value at fault (bad data, non-finite loss, unwritable folder).
 TrainSummary train(const Config& config, bool resume);
+
+// The epoch_<E>.pt files in `dir` (train.epoch_checkpoints) as (E, path),
+// oldest first; other files are ignored.
+std::vector<std::pair<int64_t, std::string>> epoch_checkpoint_files(const std::string& dir);
 
 // The metadata stored in checkpoints as JSON ("meta").
 nlohmann::json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_side,

@@ -1,0 +1,196 @@
+// Frozen evaluation features and the report fields evaluations share.
+#include "relnet/eval/features.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+#include "relnet/augment/pipeline.h"
+#include "relnet/util/runtime.h"
+
+namespace relnet {
+
+using nlohmann::json;
+
+torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
+                               const Normalization& norm, torch::Device device,
+                               int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  backbone.eval();
+  std::vector<torch::Tensor> chunks;
+  for (int64_t start = 0; start < images.size(0); start += batch_size) {
+    const int64_t end = std::min(start + batch_size, images.size(0));
+    const auto x = normalize_images(images.slice(0, start, end), norm).to(device);
+    chunks.push_back(backbone.forward(x).to(torch::kCPU));
+  }
+  return torch::cat(chunks, 0);
+}
+
+EvalData load_eval_model(const EvalSource& src) {
+  if (src.train_subset < 0 || src.test_subset < 0) {
+    throw std::invalid_argument("--train-subset and --test-subset must be >= 0");
+  }
+  const Checkpoint ck = load_checkpoint(src.checkpoint);
+  EvalData d;
+  const std::string recorded_backbone = ck.meta.value("backbone", "");
+  d.backbone_name = src.backbone.empty() ? recorded_backbone : src.backbone;
+  if (d.backbone_name.empty()) {
+    std::string names;
+    for (const auto& n : known_backbones()) names += (names.empty() ? "" : ", ") + n;
+    throw std::runtime_error("checkpoint '" + src.checkpoint +
+                             "' has no relnet metadata naming its backbone (saved by PyTorch?): pass "
+                             "--backbone NAME (" + names + ") and --dataset");
+  }
+  if (!recorded_backbone.empty() && recorded_backbone != d.backbone_name) {
+    throw std::invalid_argument("checkpoint '" + src.checkpoint + "' holds a " + recorded_backbone +
+                                " backbone, not " + d.backbone_name + " (drop --backbone)");
+  }
+  const json saved_config = ck.meta.value("config", json::object());
+  // A linear.pt's classifier belongs to the dataset it was trained on.
+  const json linear = ck.meta.value("linear_eval", json::object());
+  const std::string own_dataset = linear.value("dataset", ck.meta.value("dataset", ""));
+  d.dataset = src.dataset.empty() ? own_dataset : src.dataset;
+  d.data_root = src.data_root;
+  if (d.data_root.empty()) d.data_root = linear.value("data_root", "");
+  if (d.data_root.empty() && saved_config.contains("data")) {
+    d.data_root = saved_config["data"].value("root", "");
+  }
+  if (d.dataset.empty()) {
+    throw std::invalid_argument("no dataset: the checkpoint records none, pass --dataset");
+  }
+  if (!is_known_dataset(d.dataset)) throw std::invalid_argument("unknown dataset '" + d.dataset + "'");
+  if (d.data_root.empty()) throw std::invalid_argument("no data root: pass --data-root");
+
+  d.device = resolve_device(src.device);
+  d.threads = set_threads(src.threads);
+
+  torch::manual_seed(static_cast<uint64_t>(src.seed));
+  d.backbone = make_backbone(d.backbone_name);
+  if (!src.random_init) {
+    load_state_dict(*d.backbone, ck.backbone, "checkpoint '" + src.checkpoint + "'");
+  }
+  d.backbone->to(d.device);
+  d.backbone->eval();
+
+  d.normalization = default_normalization(d.dataset);
+  const json& recorded = linear.contains("normalization") ? linear : ck.meta;
+  if (d.dataset == own_dataset && recorded.contains("normalization")) {
+    const auto& n = recorded["normalization"];
+    for (size_t c = 0; c < 3; ++c) {
+      d.normalization.mean[c] = n["mean"][c].get<float>();
+      d.normalization.std[c] = n["std"][c].get<float>();
+    }
+  }
+  // Cross-domain evaluation: images are resized to the side the backbone was
+  // trained on (recorded in the checkpoint), so features keep their scale.
+  d.image_side = ck.meta.value("image_side", int64_t{0});
+  d.checkpoint_meta = ck.meta;
+  d.classifier = ck.classifier;
+  return d;
+}
+
+EvalData load_eval_data(const EvalSource& src, const std::string& what, bool with_train) {
+  EvalData d = load_eval_model(src);
+  ImageDataset train;
+  if (with_train) {
+    train = load_dataset(d.dataset, d.data_root, Split::kTrain, src.train_subset, d.image_side);
+  }
+  const ImageDataset test =
+      load_dataset(d.dataset, d.data_root, Split::kTest, src.test_subset, d.image_side);
+  spdlog::info("{} of {} backbone{} on {} ({} train / {} test images), device {}, {} threads", what,
+               d.backbone_name,
+               src.random_init ? " with RANDOM weights" : " from '" + src.checkpoint + "'", d.dataset,
+               train.size(), test.size(), d.device.str(), d.threads);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t D = d.backbone->feature_size();
+  d.train_features = with_train
+                         ? extract_features(*d.backbone, train.images, d.normalization, d.device)
+                         : torch::empty({0, D});
+  d.test_features = extract_features(*d.backbone, test.images, d.normalization, d.device);
+  d.features_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("frozen features ({} train + {} test, {} wide) computed once in {:.1f} s",
+               d.train_features.size(0), d.test_features.size(0), D, d.features_seconds);
+  d.train_labels = with_train ? train.labels : torch::empty({0}, torch::kInt64);
+  d.test_labels = test.labels;
+  d.num_classes = test.num_classes;
+  d.class_names = test.class_names;
+  return d;
+}
+
+json eval_report_header(const EvalSource& src, const EvalData& d) {
+  return json{{"checkpoint", src.checkpoint},
+              {"backbone", d.backbone_name},
+              {"random_init", src.random_init},
+              {"dataset", d.dataset},
+              {"data_root", d.data_root},
+              {"train_images", d.train_features.size(0)},
+              {"test_images", d.test_features.size(0)},
+              {"feature_size", d.train_features.size(1)},
+              {"classes", d.num_classes},
+              {"features_seconds", d.features_seconds}};
+}
+
+std::string eval_output_path(const std::string& explicit_out, const std::string& checkpoint,
+                             const std::string& file_name, bool random_init) {
+  if (!explicit_out.empty()) return explicit_out;
+  std::filesystem::path name(file_name);
+  if (random_init) name = name.stem().string() + "_random_init" + name.extension().string();
+  return (std::filesystem::path(checkpoint).parent_path() / name).string();
+}
+
+void save_classifier_checkpoint(const std::string& path, const EvalData& d, torch::nn::Module& backbone,
+                                torch::nn::Linear& classifier,
+                                const std::vector<std::string>& class_names, const json& summary) {
+  Checkpoint saved;
+  saved.backbone = state_dict(backbone);
+  saved.classifier = state_dict(*classifier);
+  saved.meta = d.checkpoint_meta.is_object() ? d.checkpoint_meta : json::object();
+  saved.meta["backbone"] = d.backbone_name;
+  saved.meta["feature_size"] = classifier->options.in_features();
+  json entry{{"dataset", d.dataset},
+             {"data_root", d.data_root},
+             {"normalization", {{"mean", d.normalization.mean}, {"std", d.normalization.std}}},
+             {"classes", classifier->options.out_features()},
+             {"class_names", class_names}};
+  entry.update(summary);
+  saved.meta["linear_eval"] = entry;
+  save_checkpoint(path, saved);
+}
+
+json per_class_report(const torch::Tensor& predicted, const torch::Tensor& labels, int64_t classes,
+                      const std::vector<std::string>& class_names) {
+  if (predicted.sizes() != labels.sizes()) {
+    throw std::invalid_argument("per_class_report: predictions and labels differ in shape");
+  }
+  std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(classes),
+                                              std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  const auto p = predicted.to(torch::kInt64).contiguous();
+  const auto l = labels.to(torch::kInt64).contiguous();
+  const int64_t* pp = p.data_ptr<int64_t>();
+  const int64_t* lp = l.data_ptr<int64_t>();
+  for (int64_t i = 0; i < p.numel(); ++i) {
+    if (lp[i] < 0 || lp[i] >= classes || pp[i] < 0 || pp[i] >= classes) {
+      throw std::invalid_argument("per_class_report: label or prediction out of range [0, " +
+                                  std::to_string(classes) + ") at row " + std::to_string(i));
+    }
+    ++confusion[static_cast<size_t>(lp[i])][static_cast<size_t>(pp[i])];
+  }
+  json per_class = json::array();
+  for (int64_t c = 0; c < classes; ++c) {
+    int64_t total = 0;
+    for (const int64_t v : confusion[static_cast<size_t>(c)]) total += v;
+    const int64_t right = confusion[static_cast<size_t>(c)][static_cast<size_t>(c)];
+    per_class.push_back(json{
+        {"class", c < static_cast<int64_t>(class_names.size()) ? class_names[static_cast<size_t>(c)]
+                                                                : std::to_string(c)},
+        {"images", total},
+        {"accuracy", total > 0 ? static_cast<double>(right) / static_cast<double>(total) : 0.0}});
+  }
+  return json{{"per_class_accuracy", per_class}, {"confusion_matrix", confusion}};
+}
+
+}  // namespace relnet
