@@ -33,7 +33,7 @@ TEST(StepTest, TwoStageBackwardEqualsOneBackwardOnBothPaths) {
     SCOPED_TRACE(straightforward ? "pairs matrix" : "projected views");
     RelationStep step(backbone, head, K, Aggregation::kCat, LossOptions{}, straightforward);
     StepTimes times;
-    const StepOutput out = step.forward_backward(views, times);
+    const StepOutput out = step.forward_backward(views, &times);
     EXPECT_NEAR(out.loss.item<double>(), loss.item<double>(), 1e-5);
     EXPECT_EQ(out.logits.size(0), K * (K - 1) * B);
     const auto got = grads_of(*backbone, *head);

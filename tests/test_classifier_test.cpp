@@ -111,12 +111,18 @@ TEST(FinetuneTest, TrainsBackboneAndClassifierAndSavesAFileForTest) {
   t.checkpoint = r.classifier_path;
   t.device = "cpu";
   EXPECT_DOUBLE_EQ(test_classifier(t).test_accuracy, r.test_accuracy);
-  EXPECT_NE(error_of([&] {
+  EXPECT_EQ(error_of([&] {
               FinetuneOptions bad = f;
               bad.max_shift = 0.7;
               finetune(bad);
             }),
-            "");
+            "--max-shift must be in [0, 0.5), got 0.700000");
+  EXPECT_EQ(error_of([&] {
+              FinetuneOptions bad = f;
+              bad.batch_size = 1;
+              finetune(bad);
+            }),
+            "--batch-size must be >= 2 (BatchNorm in training mode), got 1");
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
     if (!batch) throw std::runtime_error("bench: the data ran out");
     const double wait_s = since(t0);
     StepTimes times;
-    const StepOutput out = step.forward_backward(batch->views.to(device), times);
+    const StepOutput out = step.forward_backward(batch->views.to(device), &times);
     const auto t_opt = Clock::now();
     optimizer.step();
     loss = out.loss.item<double>();

@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include "relnet/augment/pipeline.h"
+#include "relnet/data/loader.h"
+#include "relnet/eval/linear_eval.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/runtime.h"
 
@@ -24,10 +26,8 @@ double since(std::chrono::steady_clock::time_point t) {
 // Argmax predictions of backbone + classifier over uint8 images, in eval mode.
 torch::Tensor predict(BackboneImpl& backbone, torch::nn::Linear& classifier, const torch::Tensor& images,
                       const Normalization& norm, torch::Device device) {
-  const torch::Tensor features = extract_features(backbone, images, norm, device);  // (N, D)
-  torch::NoGradGuard no_grad;
   classifier->eval();
-  return classifier->forward(features.to(device)).argmax(1).to(torch::kCPU);
+  return classifier_predictions(classifier, extract_features(backbone, images, norm, device), device);
 }
 
 }  // namespace
@@ -90,11 +90,10 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
     d.backbone->train();
     classifier->train();
     // Seeded shuffle and augmentation: the same seed gives the same network.
-    Rng rng(derive_seed({static_cast<uint64_t>(opt.seed), static_cast<uint64_t>(epoch), 0xf1e7ULL}));
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[rng.below(i + 1)]);
+    const uint64_t seed = derive_seed({static_cast<uint64_t>(opt.seed), 0xf1e7ULL});
+    std::vector<int64_t> order = epoch_permutation(n, seed, epoch);
     const torch::Tensor perm = torch::from_blob(order.data(), {n}, torch::kInt64).clone();
+    Rng rng(derive_seed({seed, static_cast<uint64_t>(epoch), 1}));
     double loss_sum = 0;
     int64_t batches = 0;
     // The last incomplete batch is dropped when it would hold one image

@@ -59,11 +59,15 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const t
   return classifier;
 }
 
+torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch::Tensor& features,
+                                     torch::Device device) {
+  torch::NoGradGuard no_grad;
+  return classifier->forward(features.to(device)).argmax(1).to(torch::kCPU);
+}
+
 double classifier_accuracy(torch::nn::Linear& classifier, const torch::Tensor& features,
                            const torch::Tensor& labels, torch::Device device) {
-  torch::NoGradGuard no_grad;
-  const auto predicted = classifier->forward(features.to(device)).argmax(1).to(torch::kCPU);
-  return predicted.eq(labels).to(torch::kFloat64).mean().item<double>();
+  return classifier_predictions(classifier, features, device).eq(labels).to(torch::kFloat64).mean().item<double>();
 }
 
 LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
@@ -81,13 +85,9 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
 
   LinearEvalResult result;
   result.train_accuracy = classifier_accuracy(classifier, d.train_features, d.train_labels, d.device);
-  result.test_accuracy = classifier_accuracy(classifier, d.test_features, d.test_labels, d.device);
+  const torch::Tensor predicted = classifier_predictions(classifier, d.test_features, d.device);
+  result.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
   result.out_path = eval_output_path(opt.out, opt.checkpoint, "linear_eval.json", opt.random_init);
-  torch::Tensor predicted;
-  {
-    torch::NoGradGuard no_grad;
-    predicted = classifier->forward(d.test_features.to(d.device)).argmax(1).to(torch::kCPU);
-  }
   result.report = eval_report_header(opt, d);
   result.report.update(json{{"epochs", opt.epochs},
                             {"batch_size", opt.batch_size},

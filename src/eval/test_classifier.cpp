@@ -6,6 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "relnet/eval/linear_eval.h"
 #include "relnet/train/checkpoint.h"
 #include "relnet/util/fs.h"
 
@@ -31,11 +32,7 @@ TestResult test_classifier(const TestOptions& opt) {
   torch::nn::Linear classifier(d.test_features.size(1), classes);
   load_state_dict(*classifier, d.classifier, "the classifier of checkpoint '" + opt.checkpoint + "'");
   classifier->to(d.device);
-  torch::Tensor predicted;
-  {
-    torch::NoGradGuard no_grad;
-    predicted = classifier->forward(d.test_features.to(d.device)).argmax(1).to(torch::kCPU);
-  }
+  const torch::Tensor predicted = classifier_predictions(classifier, d.test_features, d.device);
   TestResult r;
   r.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "test.json", false);

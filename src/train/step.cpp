@@ -10,14 +10,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Seconds since `t` (then t = now). On CUDA, waits for queued kernels first so
-// the time belongs to the part that queued them.
-double lap(Clock::time_point& t, bool cuda) {
+// Adds the seconds since `t` to `slot` (then t = now); nothing without a
+// slot. On CUDA, waits for queued kernels first so the time belongs to the
+// part that queued them: only when timing was asked for, since that wait
+// stalls the pipeline.
+void lap(Clock::time_point& t, bool cuda, double* slot) {
+  if (!slot) return;
   if (cuda) torch::cuda::synchronize();
   const auto now = Clock::now();
-  const double s = std::chrono::duration<double>(now - t).count();
+  *slot += std::chrono::duration<double>(now - t).count();
   t = now;
-  return s;
 }
 
 }  // namespace
@@ -31,20 +33,20 @@ RelationStep::RelationStep(Backbone backbone, RelationHead head, int64_t K, Aggr
       loss_(loss),
       straightforward_(straightforward) {}
 
-StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes& times) {
+StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes* times) {
   const bool cuda = views.is_cuda();
   auto t = Clock::now();
   for (auto& p : backbone_->parameters()) p.mutable_grad() = torch::Tensor();
   for (auto& p : head_->parameters()) p.mutable_grad() = torch::Tensor();
   const torch::Tensor features = backbone_->forward(views);  // (K*B, D)
-  times.backbone_forward += lap(t, cuda);
+  lap(t, cuda, times ? &times->backbone_forward : nullptr);
 
   // The head works on a leaf copy of the features, so its backward stops there.
   const torch::Tensor leaf = features.detach().requires_grad_(true);
   torch::Tensor logits, targets;
   if (straightforward_) {
     const RelationPairs pairs = make_pairs(leaf, K_, aggregation_);  // (P, 2D), (P)
-    times.pairs += lap(t, cuda);
+    lap(t, cuda, times ? &times->pairs : nullptr);
     logits = head_->forward(pairs.inputs);
     targets = pairs.targets;
   } else {
@@ -52,12 +54,12 @@ StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes&
     targets = pair_index_for(leaf, K_).targets;
   }
   const torch::Tensor loss = relation_loss(logits, targets, loss_);
-  times.head_forward += lap(t, cuda);
+  lap(t, cuda, times ? &times->head_forward : nullptr);
 
   loss.backward();  // head weights and d loss / d features
-  times.head_backward += lap(t, cuda);
+  lap(t, cuda, times ? &times->head_backward : nullptr);
   features.backward(leaf.grad());  // through the backbone
-  times.backbone_backward += lap(t, cuda);
+  lap(t, cuda, times ? &times->backbone_backward : nullptr);
   return {loss.detach(), logits.detach(), targets};
 }
 

@@ -264,8 +264,7 @@ TrainSummary train(const Config& config, bool resume) {
       const double wait_s = seconds_since(t_wait);
 
       const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
-      StepTimes times;
-      const StepOutput out = relation_step.forward_backward(views, times);  // loss, (P) logits
+      const StepOutput out = relation_step.forward_backward(views);  // loss, (P) logits
       const double loss_value = out.loss.item<double>();
       if (!std::isfinite(loss_value)) {
         std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";

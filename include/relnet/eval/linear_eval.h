@@ -52,6 +52,10 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const t
                                           int64_t classes, int64_t epochs, int64_t batch_size,
                                           double lr, int64_t seed, torch::Device device);
 
+// argmax of classifier(features) per row: (N) int64 on the CPU, no grad.
+torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch::Tensor& features,
+                                     torch::Device device);
+
 // Share of rows whose argmax of classifier(features) equals the label.
 double classifier_accuracy(torch::nn::Linear& classifier, const torch::Tensor& features,
                            const torch::Tensor& labels, torch::Device device);

@@ -47,8 +47,10 @@ class RelationStep {
                LossOptions loss, bool straightforward = false);
 
   // Forward and backward for view-major views (K*B, 3, H, W); gradients are
-  // accumulated into zeroed .grad of backbone and head. Adds to `times`.
-  StepOutput forward_backward(const torch::Tensor& views, StepTimes& times);
+  // accumulated into zeroed .grad of backbone and head. With `times`, adds
+  // each part's seconds to it (on CUDA that synchronizes after every part);
+  // without, nothing is timed.
+  StepOutput forward_backward(const torch::Tensor& views, StepTimes* times = nullptr);
 
  private:
   Backbone backbone_;
