@@ -1,6 +1,7 @@
 // Config parsing: one place that knows every key, its type and its range.
 #include "relnet/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -31,88 +32,259 @@ std::string type_name(const json& v) {
                               type_name(found) + ")");
 }
 
-// A section's fields: key -> reader of that key's JSON value.
+// One key of the config: its dotted name, the type and range it accepts
+// (for the schema), what it means, and the reader that checks and stores a
+// JSON value into a Config. The table in fields() is the only place a key is
+// declared: parsing, `relnet config schema` and docs/CONFIG.md all come from it.
 using Reader = std::function<void(const json&)>;
+struct Field {
+  std::string key;
+  std::string type;
+  std::string meaning;
+  Reader read;
+  std::string default_text;  // shown instead of the default value when set
+};
 
-void read_section(const json& j, const std::string& section,
-                  const std::map<std::string, Reader>& readers) {
-  if (!j.is_object()) fail(section, "an object", j);
-  for (const auto& [key, value] : j.items()) {
-    auto it = readers.find(key);
-    if (it == readers.end()) {
-      std::string known;
-      for (const auto& [k, r] : readers) known += (known.empty() ? "" : ", ") + k;
-      throw std::invalid_argument("unknown key '" + key + "' in " + section +
-                                  " (known keys: " + known + ")");
+std::string range_text(double lo, double hi, bool lo_open) {
+  std::ostringstream s;
+  s << (lo_open ? "(" : "[") << lo << ", " << hi << "]";
+  return s.str();
+}
+
+Field int_field(const std::string& key, int64_t& out, int64_t min_value, std::string meaning) {
+  return {key, "int >= " + std::to_string(min_value), std::move(meaning),
+          [key, &out, min_value](const json& v) {
+            if (!v.is_number_integer()) fail(key, "an integer", v);
+            const int64_t x = v.get<int64_t>();
+            if (x < min_value) {
+              throw std::invalid_argument(key + " must be >= " + std::to_string(min_value) +
+                                          ", got " + std::to_string(x));
+            }
+            out = x;
+          },
+          ""};
+}
+
+Field double_field(const std::string& key, double& out, double lo, double hi, bool lo_open,
+                   std::string meaning) {
+  const std::string range = range_text(lo, hi, lo_open);
+  return {key, "number in " + range, std::move(meaning),
+          [=, &out](const json& v) {
+            if (!v.is_number()) fail(key, "a number", v);
+            const double x = v.get<double>();
+            if (!(lo_open ? x > lo : x >= lo) || !(x <= hi)) fail(key, "in " + range, v);
+            out = x;
+          },
+          ""};
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : sep) + i;
+  return s;
+}
+
+Field string_field(const std::string& key, std::string& out, const std::vector<std::string>& allowed,
+                   std::string meaning) {
+  return {key, allowed.empty() ? "string" : "one of " + join(allowed, " | "), std::move(meaning),
+          [=, &out](const json& v) {
+            if (!v.is_string()) fail(key, "a string", v);
+            const std::string s = v.get<std::string>();
+            if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+              fail(key, "one of " + join(allowed, " | "), v);
+            }
+            out = s;
+          },
+          ""};
+}
+
+Field bool_field(const std::string& key, bool& out, std::string meaning) {
+  return {key, "bool", std::move(meaning),
+          [key, &out](const json& v) {
+            if (!v.is_boolean()) fail(key, "true or false", v);
+            out = v.get<bool>();
+          },
+          ""};
+}
+
+Field triple_field(const std::string& key, std::vector<double>& out, bool positive,
+                   std::string meaning) {
+  return {key, positive ? "3 numbers > 0, or []" : "3 numbers, or []", std::move(meaning),
+          [=, &out](const json& v) {
+            if (!v.is_array() || !(v.empty() || v.size() == 3)) {
+              fail(key, "an array of 3 numbers (one per channel) or []", v);
+            }
+            std::vector<double> values;
+            for (const auto& x : v) {
+              if (!x.is_number()) fail(key, "an array of 3 numbers", v);
+              if (positive && !(x.get<double>() > 0)) fail(key, "an array of 3 numbers > 0", v);
+              values.push_back(x.get<double>());
+            }
+            out = values;
+          },
+          ""};
+}
+
+Field with_default_text(Field f, std::string text) {
+  f.default_text = std::move(text);
+  return f;
+}
+
+// Every key, in the order of the schema and of config_to_json.
+std::vector<Field> fields(Config& c) {
+  auto& d = c.data;
+  auto& a = c.augment;
+  auto& m = c.model;
+  auto& t = c.train;
+  return {
+      with_default_text(
+          string_field("name", c.name, {},
+                       "run name; the run directory defaults to `runs/<name>`"),
+          "the config file's stem"),
+      string_field("data.dataset", d.dataset, known_datasets(),
+                   "`stl10` reads the binary format; `supercifar100` is CIFAR-100's 20 coarse "
+                   "classes; `image_folder` is `<root>/<class>/<image>` (tiny-ImageNet, "
+                   "SlimageNet64); `fashion_mnist` and `mnist` read IDX files, gzip or raw. See "
+                   "the README's Datasets section"),
+      string_field("data.split", d.split, {"auto", "train", "test", "unlabeled"},
+                   "split to self-supervise on: `auto` is the dataset's unlabeled split where it "
+                   "has one (STL-10), else `train`"),
+      int_field("data.image_size", d.image_size, 0,
+                "side every image is resized to when loaded (0 = native; image folders "
+                "default to 64)"),
+      string_field("data.root", d.root, {},
+                   "folder holding the dataset: the data root `relnet download` filled "
+                   "(`cifar-10-batches-bin/`, `cifar-100-binary/`, `stl10_binary/`, `mnist/`, "
+                   "`fashion-mnist/`) or the dataset's own folder; for `image_folder` the folder "
+                   "with the class folders (or with `train/` and `val/`)"),
+      int_field("data.subset", d.subset, 0,
+                "train on the first N images only (0 = all); must be 0 or >= "
+                "`train.batch_size`"),
+      triple_field("data.mean", d.mean, false,
+                   "per-channel normalization mean after scaling to [0,1]; `[]` = the dataset's "
+                   "(CIFAR-10 0.491, 0.482, 0.447; Fashion-MNIST 0.286; MNIST 0.1307)"),
+      triple_field("data.std", d.std, true,
+                   "per-channel std; `[]` = the dataset's (CIFAR-10 0.247, 0.243, 0.262; "
+                   "Fashion-MNIST 0.353; MNIST 0.3081)"),
+      int_field("data.workers", d.workers, 0,
+                "threads building augmented views ahead of the model step; 0 = cores - 1 (at "
+                "least 1)"),
+      int_field("data.prefetch", d.prefetch, 1, "batches prepared ahead of the model step"),
+      int_field("augment.K", a.K, 2,
+                "augmented views per image (the paper: 32; 16 for ResNet-34); a step has K*B "
+                "views and K(K-1)B pairs"),
+      double_field("augment.crop_scale_min", a.crop_scale_min, 0, 1, true,
+                   "RandomResizedCrop: smallest crop area, as a fraction of the image"),
+      double_field("augment.crop_scale_max", a.crop_scale_max, 0, 1, true,
+                   "RandomResizedCrop: largest crop area (>= `crop_scale_min`)"),
+      double_field("augment.crop_ratio_min", a.crop_ratio_min, 0, 100, true,
+                   "RandomResizedCrop: smallest aspect ratio (width / height)"),
+      double_field("augment.crop_ratio_max", a.crop_ratio_max, 0, 100, true,
+                   "RandomResizedCrop: largest aspect ratio (>= `crop_ratio_min`)"),
+      double_field("augment.flip_p", a.flip_p, 0, 1, false, "horizontal flip probability"),
+      double_field("augment.jitter_p", a.jitter_p, 0, 1, false,
+                   "probability of colour jitter per view (the four jitters in random order)"),
+      double_field("augment.brightness", a.brightness, 0, 100, false,
+                   "brightness jitter x: factor drawn from [max(0, 1-x), 1+x]; 0 disables"),
+      double_field("augment.contrast", a.contrast, 0, 100, false,
+                   "contrast jitter, as `brightness`"),
+      double_field("augment.saturation", a.saturation, 0, 100, false,
+                   "saturation jitter, as `brightness`"),
+      double_field("augment.hue", a.hue, 0, 0.5, false, "hue shift drawn from [-x, x]"),
+      double_field("augment.grayscale_p", a.grayscale_p, 0, 1, false,
+                   "probability of converting a view to grayscale"),
+      string_field("model.backbone", m.backbone, known_backbones(),
+                   "`resnet8/32/56` are the CIFAR ResNets (feature 64), `resnet18/34` the "
+                   "ImageNet-style ones (feature 512), `conv4` the paper's 4-block CNN (feature "
+                   "64); see the README's table"),
+      string_field("model.aggregation", m.aggregation, {"cat", "sum", "mean", "max"},
+                   "how two features form a pair: `cat` (concatenation, 2D wide; the paper's "
+                   "default and best), or elementwise `sum`, `mean`, `max` (D wide)"),
+      int_field("model.head_hidden", m.head_hidden, 1, "hidden width of the relation head"),
+      string_field("model.loss", m.loss, {"bce", "focal"},
+                   "`bce` (binary cross-entropy with logits) or `focal` (sigmoid focal loss, "
+                   "the reference's full code)"),
+      double_field("model.focal_gamma", m.focal_gamma, 0, 100, false,
+                   "focal loss exponent: weight \\|1 - p_t\\|^gamma"),
+      double_field("model.focal_alpha", m.focal_alpha, 0, 1, false,
+                   "focal loss weight of positive pairs (negatives get 1 - alpha)"),
+      bool_field("model.pairs_matrix", m.pairs_matrix,
+                 "build the K(K-1)B x 2D pairs matrix and feed it to the head as the paper's "
+                 "code does, instead of projecting each view once through the head's first "
+                 "layer; the same loss and gradients (tested), slower and with more memory; for "
+                 "checking results only"),
+      int_field("train.epochs", t.epochs, 1, "epochs over the (subset of the) training set"),
+      int_field("train.batch_size", t.batch_size, 2,
+                "images per step; the last incomplete batch of an epoch is dropped"),
+      double_field("train.lr", t.lr, 0, 10, true,
+                   "Adam learning rate for backbone and relation head"),
+      int_field("train.seed", t.seed, 0, "seed of weight init, shuffling and augmentation"),
+      int_field("train.threads", t.threads, 0, "LibTorch intra-op threads; 0 = all cores"),
+      with_default_text(string_field("train.device", t.device, {},
+                                     "`auto` (CUDA if available), `cpu`, `cuda`, `cuda:N`"),
+                        "`auto`"),
+      string_field("train.out_dir", t.out_dir, {}, "run directory; empty = `runs/<name>`"),
+      int_field("train.log_interval", t.log_interval, 1,
+                "steps between progress lines (when output is not a terminal) and "
+                "`metrics.jsonl` step records"),
+      int_field("train.checkpoint_interval", t.checkpoint_interval, 1,
+                "epochs between `checkpoint.pt`/`backbone.pt` saves (always saved at the end)"),
+      int_field("train.epoch_checkpoints", t.epoch_checkpoints, 0,
+                "every N epochs also keep a full checkpoint as `epoch_<E>.pt` in the run "
+                "directory (0 = none); copy one to `checkpoint.pt` to resume from that epoch, "
+                "or evaluate it directly"),
+      int_field("train.keep_last", t.keep_last, 0,
+                "keep only the newest N `epoch_<E>.pt` files, deleting older ones after each "
+                "save (0 = keep all)"),
+  };
+}
+
+void read_config(const json& j, Config& c) {
+  if (!j.is_object()) fail("the config", "an object", j);
+  const std::vector<Field> all = fields(c);
+  // Known keys per section ("" = top level, where sections are keys too).
+  std::map<std::string, std::vector<std::string>> known;
+  for (const auto& f : all) {
+    const auto dot = f.key.find('.');
+    if (dot == std::string::npos) {
+      known[""].push_back(f.key);
+    } else {
+      const std::string section = f.key.substr(0, dot);
+      auto& top = known[""];
+      if (std::find(top.begin(), top.end(), section) == top.end()) top.push_back(section);
+      known[section].push_back(f.key.substr(dot + 1));
     }
-    it->second(value);
   }
-}
-
-Reader int_field(const std::string& key, int64_t& out, int64_t min_value) {
-  return [key, &out, min_value](const json& v) {
-    if (!v.is_number_integer()) fail(key, "an integer", v);
-    const int64_t x = v.get<int64_t>();
-    if (x < min_value) {
-      throw std::invalid_argument(key + " must be >= " + std::to_string(min_value) + ", got " +
-                                  std::to_string(x));
-    }
-    out = x;
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return join(v, ", ");
   };
-}
-
-Reader double_field(const std::string& key, double& out, double lo, double hi,
-                    bool lo_open = false) {
-  return [=, &out](const json& v) {
-    if (!v.is_number()) fail(key, "a number", v);
-    const double x = v.get<double>();
-    if (!(lo_open ? x > lo : x >= lo) || !(x <= hi)) {
-      std::ostringstream range;
-      range << "in " << (lo_open ? "(" : "[") << lo << ", " << hi << "]";
-      fail(key, range.str(), v);
+  auto find = [&all](const std::string& key) -> const Field* {
+    for (const auto& f : all) {
+      if (f.key == key) return &f;
     }
-    out = x;
+    return nullptr;
   };
-}
-
-Reader string_field(const std::string& key, std::string& out,
-                    const std::vector<std::string>& allowed = {}) {
-  return [=, &out](const json& v) {
-    if (!v.is_string()) fail(key, "a string", v);
-    const std::string s = v.get<std::string>();
-    if (!allowed.empty()) {
-      bool ok = false;
-      std::string list;
-      for (const auto& a : allowed) {
-        ok = ok || a == s;
-        list += (list.empty() ? "" : " | ") + a;
+  for (const auto& [key, value] : j.items()) {
+    if (known.count(key) && key != "") {
+      if (!value.is_object()) fail(key, "an object", value);
+      for (const auto& [sub, v] : value.items()) {
+        const Field* f = find(key + "." + sub);
+        if (!f) {
+          throw std::invalid_argument("unknown key '" + sub + "' in " + key +
+                                      " (known keys: " + sorted(known[key]) + ")");
+        }
+        f->read(v);
       }
-      if (!ok) fail(key, "one of " + list, v);
+      continue;
     }
-    out = s;
-  };
-}
-
-Reader bool_field(const std::string& key, bool& out) {
-  return [key, &out](const json& v) {
-    if (!v.is_boolean()) fail(key, "true or false", v);
-    out = v.get<bool>();
-  };
-}
-
-Reader triple_field(const std::string& key, std::vector<double>& out, bool positive) {
-  return [=, &out](const json& v) {
-    if (!v.is_array() || !(v.empty() || v.size() == 3)) {
-      fail(key, "an array of 3 numbers (one per channel) or []", v);
+    const Field* f = find(key);
+    if (!f) {
+      throw std::invalid_argument("unknown key '" + key + "' in the config (known keys: " +
+                                  sorted(known[""]) + ")");
     }
-    std::vector<double> values;
-    for (const auto& x : v) {
-      if (!x.is_number()) fail(key, "an array of 3 numbers", v);
-      if (positive && !(x.get<double>() > 0)) fail(key, "an array of 3 numbers > 0", v);
-      values.push_back(x.get<double>());
-    }
-    out = values;
-  };
+    f->read(value);
+  }
 }
 
 void validate_device(const std::string& device) {
@@ -123,77 +295,6 @@ void validate_device(const std::string& device) {
   }
   throw std::invalid_argument("train.device must be auto | cpu | cuda | cuda:N, got \"" + device +
                               "\"");
-}
-
-void read_config(const json& j, Config& c) {
-  std::map<std::string, Reader> top = {
-      {"name", string_field("name", c.name)},
-      {"data",
-       [&c](const json& v) {
-         auto& d = c.data;
-         read_section(v, "data",
-                      {{"dataset", string_field("data.dataset", d.dataset, known_datasets())},
-                       {"split", string_field("data.split", d.split,
-                                              {"auto", "train", "test", "unlabeled"})},
-                       {"image_size", int_field("data.image_size", d.image_size, 0)},
-                       {"root", string_field("data.root", d.root)},
-                       {"subset", int_field("data.subset", d.subset, 0)},
-                       {"mean", triple_field("data.mean", d.mean, false)},
-                       {"std", triple_field("data.std", d.std, true)},
-                       {"workers", int_field("data.workers", d.workers, 0)},
-                       {"prefetch", int_field("data.prefetch", d.prefetch, 1)}});
-       }},
-      {"augment",
-       [&c](const json& v) {
-         auto& a = c.augment;
-         read_section(
-             v, "augment",
-             {{"K", int_field("augment.K", a.K, 2)},
-              {"crop_scale_min", double_field("augment.crop_scale_min", a.crop_scale_min, 0, 1, true)},
-              {"crop_scale_max", double_field("augment.crop_scale_max", a.crop_scale_max, 0, 1, true)},
-              {"crop_ratio_min", double_field("augment.crop_ratio_min", a.crop_ratio_min, 0, 100, true)},
-              {"crop_ratio_max", double_field("augment.crop_ratio_max", a.crop_ratio_max, 0, 100, true)},
-              {"flip_p", double_field("augment.flip_p", a.flip_p, 0, 1)},
-              {"jitter_p", double_field("augment.jitter_p", a.jitter_p, 0, 1)},
-              {"brightness", double_field("augment.brightness", a.brightness, 0, 100)},
-              {"contrast", double_field("augment.contrast", a.contrast, 0, 100)},
-              {"saturation", double_field("augment.saturation", a.saturation, 0, 100)},
-              {"hue", double_field("augment.hue", a.hue, 0, 0.5)},
-              {"grayscale_p", double_field("augment.grayscale_p", a.grayscale_p, 0, 1)}});
-       }},
-      {"model",
-       [&c](const json& v) {
-         auto& m = c.model;
-         read_section(v, "model",
-                      {{"backbone", string_field("model.backbone", m.backbone, known_backbones())},
-                       {"aggregation", string_field("model.aggregation", m.aggregation,
-                                                    {"cat", "sum", "mean", "max"})},
-                       {"head_hidden", int_field("model.head_hidden", m.head_hidden, 1)},
-                       {"loss", string_field("model.loss", m.loss, {"bce", "focal"})},
-                       {"focal_gamma", double_field("model.focal_gamma", m.focal_gamma, 0, 100)},
-                       {"focal_alpha", double_field("model.focal_alpha", m.focal_alpha, 0, 1)},
-                       {"pairs_matrix", bool_field("model.pairs_matrix", m.pairs_matrix)}});
-       }},
-      {"train",
-       [&c](const json& v) {
-         auto& t = c.train;
-         read_section(
-             v, "train",
-             {{"epochs", int_field("train.epochs", t.epochs, 1)},
-              {"batch_size", int_field("train.batch_size", t.batch_size, 2)},
-              {"lr", double_field("train.lr", t.lr, 0, 10, true)},
-              {"seed", int_field("train.seed", t.seed, 0)},
-              {"threads", int_field("train.threads", t.threads, 0)},
-              {"device", string_field("train.device", t.device)},
-              {"out_dir", string_field("train.out_dir", t.out_dir)},
-              {"log_interval", int_field("train.log_interval", t.log_interval, 1)},
-              {"checkpoint_interval",
-               int_field("train.checkpoint_interval", t.checkpoint_interval, 1)},
-              {"epoch_checkpoints", int_field("train.epoch_checkpoints", t.epoch_checkpoints, 0)},
-              {"keep_last", int_field("train.keep_last", t.keep_last, 0)}});
-       }},
-  };
-  read_section(j, "the config", top);
 }
 
 void validate(const Config& c) {
@@ -333,6 +434,80 @@ void apply_overrides(Config& config, const std::vector<std::string>& assignments
 
 void apply_override(Config& config, const std::string& assignment) {
   apply_overrides(config, {assignment});
+}
+
+std::vector<ConfigKey> config_schema() {
+  Config defaults;
+  const json values = config_to_json(defaults);
+  std::vector<ConfigKey> out;
+  for (const Field& f : fields(defaults)) {
+    const auto dot = f.key.find('.');
+    const json& v = dot == std::string::npos ? values.at(f.key)
+                                             : values.at(f.key.substr(0, dot)).at(f.key.substr(dot + 1));
+    out.push_back({f.key, f.type, f.meaning, v, f.default_text});
+  }
+  return out;
+}
+
+namespace {
+
+std::string default_shown(const ConfigKey& k) {
+  return k.default_text.empty() ? k.default_value.dump() : k.default_text;
+}
+
+std::string markdown_cell(std::string s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    // Pipes split table cells; keep those already escaped.
+    if (s[i] == '|' && (i == 0 || s[i - 1] != '\\')) out += '\\';
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_config_schema() {
+  std::ostringstream s;
+  for (const ConfigKey& k : config_schema()) {
+    std::string meaning = k.meaning;
+    meaning.erase(std::remove(meaning.begin(), meaning.end(), '`'), meaning.end());
+    size_t p;
+    while ((p = meaning.find("\\|")) != std::string::npos) meaning.replace(p, 2, "|");
+    std::string def = default_shown(k);
+    def.erase(std::remove(def.begin(), def.end(), '`'), def.end());
+    s << k.key << "  (" << k.type << "; default " << def << ")\n    " << meaning << "\n";
+  }
+  return s.str();
+}
+
+std::string config_reference_markdown() {
+  std::ostringstream s;
+  s << "# Configuration keys\n\n"
+       "<!-- Generated by `relnet config schema --markdown`; a test fails when this file and\n"
+       "     the program disagree. Regenerate: relnet config schema --markdown > docs/CONFIG.md -->\n\n"
+       "A config is a JSON object with the sections below; every key is optional and\n"
+       "defaults to the value shown. Unknown keys and out-of-range values are\n"
+       "rejected with a message naming the key (`unknown key 'learnig_rate' in\n"
+       "train`, `train.batch_size must be >= 2, got -4`). Any key can be overridden on\n"
+       "the command line with `--set section.key=value` (the value is parsed as JSON,\n"
+       "or taken as a string: `--set train.device=cpu`); overrides are validated\n"
+       "together, like the file. `relnet config show FILE [--set ...]` prints the\n"
+       "effective config with every default filled in, and `relnet config schema`\n"
+       "prints this table on a terminal. The effective config is logged at start and\n"
+       "written to `<out_dir>/config.json`.\n\n"
+       "Constraints between keys: `augment.crop_scale_min <= augment.crop_scale_max`,\n"
+       "`augment.crop_ratio_min <= augment.crop_ratio_max`, and `data.subset` is 0 or\n"
+       ">= `train.batch_size`.\n\n"
+       "| key | type | default | meaning |\n"
+       "|---|---|---|---|\n";
+  for (const ConfigKey& k : config_schema()) {
+    std::string def = default_shown(k);
+    if (k.default_text.empty()) def = "`" + def + "`";
+    s << "| `" << k.key << "` | " << markdown_cell(k.type) << " | " << markdown_cell(def) << " | "
+      << markdown_cell(k.meaning) << " |\n";
+  }
+  return s.str();
 }
 
 std::string run_dir(const Config& config) {

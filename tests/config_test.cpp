@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 
 #include "test_util.h"
@@ -168,6 +170,86 @@ TEST(ConfigTest, LoadConfigNamesTheFile) {
   }
   EXPECT_THROW(load_config((dir / "missing.json").string()), std::runtime_error);
   std::filesystem::remove_all(dir);
+}
+
+
+// Every key config_to_json writes is in the schema, in the same order, with
+// the default the parser starts from, and nothing else is.
+TEST(ConfigSchemaTest, CoversEveryKeyWithItsDefault) {
+  std::vector<std::string> written;
+  const json defaults = config_to_json(Config{});
+  for (const auto& [k, v] : defaults.items()) {
+    if (v.is_object()) {
+      for (const auto& [sub, x] : v.items()) written.push_back(k + "." + sub);
+    } else {
+      written.push_back(k);
+    }
+  }
+  std::vector<std::string> schema_keys;
+  for (const ConfigKey& k : config_schema()) {
+    schema_keys.push_back(k.key);
+    EXPECT_FALSE(k.meaning.empty()) << k.key;
+    EXPECT_FALSE(k.type.empty()) << k.key;
+  }
+  std::vector<std::string> a = written, b = schema_keys;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
+  for (const ConfigKey& k : config_schema()) {
+    if (k.key == "train.epochs") {
+      EXPECT_EQ(k.type, "int >= 1");
+      EXPECT_EQ(k.default_value, 200);
+    }
+    if (k.key == "model.loss") EXPECT_EQ(k.type, "one of bce | focal");
+    if (k.key == "augment.flip_p") EXPECT_EQ(k.type, "number in [0, 1]");
+    // The schema's type is what the parser enforces: the default parses,
+    // and a value of the wrong JSON type is refused naming the key.
+    const auto dot = k.key.find('.');
+    json j = json::object();
+    if (dot == std::string::npos) {
+      j[k.key] = json::array({1, 2});
+    } else {
+      j[k.key.substr(0, dot)][k.key.substr(dot + 1)] = json::object({{"x", 1}});
+    }
+    EXPECT_NE(error_of(j).find(k.key), std::string::npos) << k.key << ": " << error_of(j);
+  }
+}
+
+TEST(ConfigSchemaTest, DocsConfigMdIsTheGeneratedReference) {
+  const std::string path = std::string(RELNET_SOURCE_DIR) + "/docs/CONFIG.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  const std::string on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(on_disk, config_reference_markdown())
+      << "docs/CONFIG.md is out of date: regenerate it with\n"
+         "  build/relnet config schema --markdown > docs/CONFIG.md";
+}
+
+TEST(ConfigSchemaTest, PlainTextListsEveryKey) {
+  const std::string text = format_config_schema();
+  for (const ConfigKey& k : config_schema()) {
+    EXPECT_NE(text.find(k.key + "  ("), std::string::npos) << k.key;
+  }
+  EXPECT_EQ(text.find('`'), std::string::npos);
+}
+
+TEST(ConfigOverrideTest, ValidUnknownAndWrongType) {
+  Config c;
+  apply_overrides(c, {"train.epochs=5", "augment.K=8", "train.device=cpu"});
+  EXPECT_EQ(c.train.epochs, 5);
+  EXPECT_EQ(c.augment.K, 8);
+  EXPECT_EQ(c.train.device, "cpu");
+  Config before = c;
+  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"train.epoch=5"}); })
+                .find("unknown key 'epoch' in train"),
+            std::string::npos);
+  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"augment.K=\"eight\""}); })
+                .find("augment.K must be an integer"),
+            std::string::npos);
+  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"nonsense"}); })
+                .find("must look like section.key=value"),
+            std::string::npos);
+  EXPECT_EQ(config_to_json(c), config_to_json(before));  // unchanged after a failure
 }
 
 }  // namespace

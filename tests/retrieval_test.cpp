@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "relnet/util/plot.h"
 #include "test_util.h"
 
 namespace relnet {
@@ -68,6 +69,32 @@ TEST(RetrievalTest, RejectsBadK) {
             "retrieval: k must be in [1, 4] (the gallery size), got 5");
   EXPECT_EQ(error_of([&] { retrieval_metrics(f.gallery, f.gallery_labels, f.queries, f.query_labels, {}); }),
             "retrieval: no k given");
+}
+
+
+TEST(RetrievalTest, GridFramesSameClassNeighboursGreenAndOthersRed) {
+  // 2 queries, 3 gallery images; query 0 (label 0) ranks gallery 2 (label 0)
+  // then gallery 1 (label 1).
+  const auto qi = torch::full({2, 3, 8, 8}, 100, torch::kUInt8);
+  const auto gi = torch::full({3, 3, 8, 8}, 200, torch::kUInt8);
+  const auto ql = torch::tensor({0, 1}, torch::kInt64);
+  const auto gl = torch::tensor({1, 1, 0}, torch::kInt64);
+  const auto top = torch::tensor({2, 1, 0, 1}, torch::kInt64).view({2, 2});
+  const cv::Mat grid = retrieval_grid(qi, ql, gi, gl, top, 2, 2, {"zero", "one"});
+  const int cell = tile_cell(8, 64);  // 64, framed by 3 pixels: 70
+  const int tile = cell + 6;
+  // Column x of row r starts at label_w + gap + x * (tile + gap); measure
+  // from the right edge, where the last column ends at cols - gap.
+  auto frame_at = [&](int row, int col) {
+    const int x = grid.cols - 4 - (3 - col) * (tile + 4) + 4;
+    const int header = grid.rows - 4 - 2 * (tile + 4);
+    const int y = header + 4 + row * (tile + 4);
+    return grid.at<cv::Vec3b>(y + 1, x + 1);
+  };
+  EXPECT_EQ(frame_at(0, 1), cv::Vec3b(80, 170, 40));   // same class: green
+  EXPECT_EQ(frame_at(0, 2), cv::Vec3b(40, 40, 220));   // other class: red
+  EXPECT_EQ(frame_at(1, 1), cv::Vec3b(80, 170, 40));   // query 1 (label 1) -> gallery 0 (label 1)
+  EXPECT_THROW(retrieval_grid(qi, ql, gi, gl, top, 2, 3, {}), std::invalid_argument);
 }
 
 }  // namespace

@@ -135,6 +135,25 @@ void apply_override(Config& config, const std::string& assignment);
 // unchanged when it throws.
 void apply_overrides(Config& config, const std::vector<std::string>& assignments);
 
+// One key of the config as `relnet config schema` and docs/CONFIG.md show it.
+struct ConfigKey {
+  std::string key;              // "train.epochs"
+  std::string type;             // "int >= 1", "number in [0, 1]", "one of bce | focal"
+  std::string meaning;          // Markdown (backticks for names)
+  nlohmann::json default_value; // as config_to_json(Config{}) writes it
+  std::string default_text;     // shown instead of default_value when not empty
+};
+
+// Every key the config accepts, in config_to_json's order. The same table
+// parses configs, so the schema cannot fall behind the parser.
+std::vector<ConfigKey> config_schema();
+
+// The schema as plain text for a terminal, one key per entry.
+std::string format_config_schema();
+
+// docs/CONFIG.md: the config reference with the schema as a Markdown table.
+std::string config_reference_markdown();
+
 // The run directory: train.out_dir, or runs/<name> when empty.
 std::string run_dir(const Config& config);
 

@@ -20,6 +20,7 @@ inline constexpr int kExitInterrupted = 130;
 struct CommonOptions {
   std::string log_level = "info";
   bool quiet = false;
+  std::string progress = "auto";
 };
 
 // Each setup_x registers the subcommand and stores its exit code in `exit_code`.
@@ -33,6 +34,11 @@ void setup_retrieval(CLI::App& app, int& exit_code);
 void setup_test(CLI::App& app, int& exit_code);
 void setup_finetune(CLI::App& app, int& exit_code);
 void setup_inspect(CLI::App& app, int& exit_code);
+void setup_config(CLI::App& app, int& exit_code);
+void setup_info(CLI::App& app, int& exit_code);
+void setup_plot(CLI::App& app, int& exit_code);
+void setup_preview_augment(CLI::App& app, int& exit_code);
+void setup_completion(CLI::App& app, int& exit_code);
 
 // Declares the flags of EvalSource (--checkpoint, --dataset, --data-root,
 // --train-subset, --test-subset, --device, --threads, --random-init, --seed)

@@ -5,12 +5,13 @@
 #include <iostream>
 
 #include "commands.h"
+#include "relnet/util/logging.h"
 #include "relnet/util/runtime.h"
 
 int main(int argc, char** argv) {
   relnet::keep_freed_memory();
   relnet::install_stop_handlers();
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  relnet::init_logging(spdlog::level::info, relnet::ProgressMode::kAuto);
 
   CLI::App app{"relnet: self-supervised relational reasoning (Patacchiola & Storkey, 2020).\n"
                "Train a CNN backbone without labels, then measure what it learned."};
@@ -22,10 +23,15 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("-q,--quiet", common.quiet, "Only warnings and errors");
+  app.add_option("--progress", common.progress,
+                 "auto (a live bar on a terminal, plain lines otherwise) | bar | lines")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bar", "lines"}));
   app.footer("Exit codes: 0 ok, 1 bad input or failure, 2 usage error, 130 interrupted.");
   app.parse_complete_callback([&] {
-    spdlog::set_level(common.quiet ? spdlog::level::warn
-                                   : spdlog::level::from_str(common.log_level));
+    relnet::init_logging(
+        common.quiet ? spdlog::level::warn : spdlog::level::from_str(common.log_level),
+        relnet::parse_progress_mode(common.progress));
   });
 
   int exit_code = relnet::cli::kExitOk;
@@ -39,6 +45,11 @@ int main(int argc, char** argv) {
   relnet::cli::setup_download(app, exit_code);
   relnet::cli::setup_data(app, exit_code);
   relnet::cli::setup_bench(app, exit_code);
+  relnet::cli::setup_config(app, exit_code);
+  relnet::cli::setup_info(app, exit_code);
+  relnet::cli::setup_plot(app, exit_code);
+  relnet::cli::setup_preview_augment(app, exit_code);
+  relnet::cli::setup_completion(app, exit_code);
 
   try {
     app.parse(argc, argv);

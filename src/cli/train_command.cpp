@@ -6,6 +6,8 @@
 #include "commands.h"
 #include "relnet/config.h"
 #include "relnet/train/trainer.h"
+#include "relnet/util/fs.h"
+#include "relnet/util/logging.h"
 
 namespace relnet::cli {
 namespace {
@@ -29,6 +31,8 @@ std::string resume_command(const TrainOptions& opts) {
   return cmd + " --resume";
 }
 
+int train_logged(const TrainOptions& opts, const Config& config);
+
 int run_train(const TrainOptions& opts) {
   Config config = load_config(opts.config);
   std::vector<std::string> overrides = opts.overrides;
@@ -36,6 +40,18 @@ int run_train(const TrainOptions& opts) {
   if (opts.threads >= 0) overrides.push_back("train.threads=" + std::to_string(opts.threads));
   apply_overrides(config, overrides);
   if (!opts.out_dir.empty()) config.train.out_dir = opts.out_dir;
+  // The run keeps its own log (appended to on --resume), errors included.
+  ensure_directory(run_dir(config));
+  LogFile log(run_dir(config) + "/train.log", /*append=*/opts.resume);
+  try {
+    return train_logged(opts, config);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+}
+
+int train_logged(const TrainOptions& opts, const Config& config) {
   spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
                config_to_json(config).dump());
   const TrainSummary s = train(config, opts.resume);

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "relnet/data/dataset.h"
 #include "relnet/util/fs.h"
+#include "relnet/util/plot.h"
 
 namespace relnet {
 
@@ -73,12 +75,54 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Te
   return m;
 }
 
+cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& query_labels,
+                       const torch::Tensor& gallery_images, const torch::Tensor& gallery_labels,
+                       const torch::Tensor& top, int64_t rows, int64_t k,
+                       const std::vector<std::string>& class_names) {
+  const int64_t Q = query_images.size(0);
+  if (rows < 1 || k < 1 || Q < 1 || top.size(0) != Q || top.size(1) < k) {
+    throw std::invalid_argument("retrieval grid: need rows, k >= 1 and top of (Q, >= k), got rows " +
+                                std::to_string(rows) + ", k " + std::to_string(k));
+  }
+  rows = std::min(rows, Q);
+  const torch::Tensor qi = query_images.contiguous(), gi = gallery_images.contiguous();
+  const torch::Tensor ql = query_labels.to(torch::kCPU), gl = gallery_labels.to(torch::kCPU);
+  const torch::Tensor t = top.to(torch::kCPU);
+  const int h = static_cast<int>(qi.size(2)), w = static_cast<int>(qi.size(3));
+  const int cell = tile_cell(std::max(h, w), 64);
+  const cv::Scalar query_frame(60, 60, 60), same(80, 170, 40), other(40, 40, 220);
+  std::vector<cv::Mat> tiles;
+  std::vector<std::string> row_labels, column_labels{"query"};
+  for (int64_t j = 0; j < k; ++j) column_labels.push_back(std::to_string(j + 1));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t q = r * Q / rows;
+    const int64_t label = ql[q].item<int64_t>();
+    tiles.push_back(with_border(image_tile(qi[q].data_ptr<uint8_t>(), 3, h, w, cell), 3, query_frame));
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t g = t[q][j].item<int64_t>();
+      const bool hit = gl[g].item<int64_t>() == label;
+      tiles.push_back(
+          with_border(image_tile(gi[g].data_ptr<uint8_t>(), 3, h, w, cell), 3, hit ? same : other));
+    }
+    row_labels.push_back(label >= 0 && label < static_cast<int64_t>(class_names.size())
+                             ? class_names[static_cast<size_t>(label)]
+                             : "#" + std::to_string(q));
+  }
+  return tile_grid(tiles, static_cast<int>(k + 1), 4, row_labels, column_labels);
+}
+
 RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const EvalData d = load_eval_data(opt, "retrieval");
   RetrievalResult r;
+  // The grid's neighbours come from the same ranking: ask for enough of it.
+  std::vector<int64_t> ks = opt.ks;
+  const int64_t grid_k = std::min(opt.grid_k, d.train_features.size(0));
+  if (!opt.grid.empty()) ks.push_back(grid_k);
   r.metrics = retrieval_metrics(d.train_features, d.train_labels, d.test_features, d.test_labels,
-                                opt.ks, d.device);
+                                ks, d.device);
+  r.metrics.ks.resize(opt.ks.size());
+  r.metrics.precision_at_k.resize(opt.ks.size());
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "retrieval.json", opt.random_init);
   json precision = json::object();
   for (size_t i = 0; i < opt.ks.size(); ++i) {
@@ -92,6 +136,14 @@ RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
                        {"mAP", r.metrics.mean_average_precision},
                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
+  if (!opt.grid.empty()) {
+    const ImageDataset train =
+        load_dataset(d.dataset, d.data_root, Split::kTrain, opt.train_subset, d.image_side);
+    const ImageDataset test =
+        load_dataset(d.dataset, d.data_root, Split::kTest, opt.test_subset, d.image_side);
+    write_png(opt.grid, retrieval_grid(test.images, test.labels, train.images, train.labels,
+                                       r.metrics.top, opt.grid_queries, grid_k, d.class_names));
+  }
   return r;
 }
 

@@ -1,6 +1,7 @@
 // Self-supervised relational reasoning: the training loop.
 #include "relnet/train/trainer.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,9 +19,12 @@
 #include "relnet/relation/loss.h"
 #include "relnet/relation/pairs.h"
 #include "relnet/train/checkpoint.h"
+#include "relnet/train/curves.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
+#include "relnet/util/logging.h"
 #include "relnet/util/metrics.h"
+#include "relnet/util/progress.h"
 #include "relnet/util/runtime.h"
 #include "relnet/util/version.h"
 
@@ -34,14 +38,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-Normalization normalization_for(const DataConfig& data) {
-  Normalization norm = default_normalization(data.dataset);
-  for (size_t c = 0; c < 3; ++c) {
-    if (!data.mean.empty()) norm.mean[c] = static_cast<float>(data.mean[c]);
-    if (!data.std.empty()) norm.std[c] = static_cast<float>(data.std[c]);
-  }
-  return norm;
-}
 
 // Running sums over a window of steps.
 struct Window {
@@ -133,7 +129,7 @@ void save_epoch_checkpoint(const std::string& dir, const TrainConfig& tc, int64_
 
 json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_side, int64_t epoch,
                      int64_t step_in_epoch, int64_t global_step) {
-  const Normalization norm = normalization_for(config.data);
+  const Normalization norm = effective_normalization(config.data);
   return json{{"format", "relnet-checkpoint"},
               {"relnet_version", version()},
               {"git_commit", git_commit()},
@@ -178,7 +174,7 @@ TrainSummary train(const Config& config, bool resume) {
   spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.2f} s", data.name,
                config.data.root, data.size(), to_string(split), side, side,
                seconds_since(t_load));
-  const Normalization norm = normalization_for(config.data);
+  const Normalization norm = effective_normalization(config.data);
   const ViewAugmenter augmenter(config.augment, norm, side);
   const int64_t K = config.augment.K;
   const int64_t B = tc.batch_size;
@@ -257,6 +253,8 @@ TrainSummary train(const Config& config, bool resume) {
     batcher.start_epoch(epoch, epoch == start_epoch ? start_step : 0);
     Window epoch_window, log_window;
     int64_t step = epoch == start_epoch ? start_step : 0;
+    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
+                    steps_per_epoch);
     while (true) {
       const auto t_wait = Clock::now();
       std::optional<ViewBatch> batch = batcher.next();
@@ -289,18 +287,30 @@ TrainSummary train(const Config& config, bool resume) {
       epoch_window.add(loss_value, acc, K * B, wait_s);
       log_window.add(loss_value, acc, K * B, wait_s);
 
+      const double done = static_cast<double>(global_step - first_global);
+      const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
+      if (bar.enabled()) {
+        const json r = epoch_window.record();
+        bar.update(step,
+                   fmt::format("loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s",
+                               r["loss"].get<double>(), r["accuracy"].get<double>(),
+                               r["accuracy_positive"].get<double>(),
+                               r["accuracy_negative"].get<double>(),
+                               r["images_per_s"].get<double>()),
+                   eta);
+      }
       if (global_step % tc.log_interval == 0 || step == steps_per_epoch) {
         json rec = log_window.record();
-        const double done = static_cast<double>(global_step - first_global);
-        const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
-        spdlog::info(
+        log_periodic(fmt::format(
             "epoch {}/{} step {}/{} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s "
             "| ETA {}",
             epoch + 1, tc.epochs, step, steps_per_epoch, rec["loss"].get<double>(),
             rec["accuracy"].get<double>(), rec["accuracy_positive"].get<double>(),
             rec["accuracy_negative"].get<double>(), rec["images_per_s"].get<double>(),
-            format_duration(eta));
+            format_duration(eta)));
         rec["kind"] = "step";
+        rec["epoch_progress"] =
+            static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch);
         rec["epoch"] = epoch + 1;
         rec["step"] = step;
         rec["global_step"] = global_step;
@@ -308,6 +318,7 @@ TrainSummary train(const Config& config, bool resume) {
         log_window = Window();
       }
       if (stop_requested()) {
+        bar.finish();
         save_all(dir, config, backbone, head, optimizer,
                  checkpoint_meta(config, backbone->feature_size(), side, epoch, step, global_step));
         summary.interrupted = true;
@@ -319,6 +330,7 @@ TrainSummary train(const Config& config, bool resume) {
       }
     }
 
+    bar.finish();
     json rec = epoch_window.record();
     summary.epochs_completed = epoch + 1;
     summary.global_step = global_step;
@@ -333,6 +345,11 @@ TrainSummary train(const Config& config, bool resume) {
     rec["epoch"] = epoch + 1;
     rec["global_step"] = global_step;
     metrics.write(rec);
+    try {
+      write_curves_png(dir + "/curves.png", {read_run_curves(dir)});
+    } catch (const std::exception& e) {
+      spdlog::warn("could not draw '{}/curves.png': {}", dir, e.what());  // training goes on
+    }
     const json meta = checkpoint_meta(config, backbone->feature_size(), side, epoch + 1, 0, global_step);
     if ((epoch + 1) % tc.checkpoint_interval == 0 || epoch + 1 == tc.epochs) {
       save_all(dir, config, backbone, head, optimizer, meta);

@@ -13,6 +13,10 @@
 
 namespace relnet {
 
+// The normalization a config asks for: data.mean and data.std where given,
+// else the dataset's default (REFERENCE.md).
+Normalization effective_normalization(const DataConfig& data);
+
 class ViewAugmenter {
  public:
   // `side`: output height and width of every view. Throws

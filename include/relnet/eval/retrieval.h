@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include <cstdint>
 #include <string>
@@ -37,6 +38,11 @@ struct RetrievalOptions : EvalSource {
   /// Results JSON; empty = retrieval.json (retrieval_random_init.json) next
   /// to the checkpoint.
   std::string out;
+  /// PNG of queries and their nearest gallery images; empty = none.
+  std::string grid;
+  /// Queries in the grid (spread evenly over the test split) and neighbours per query.
+  int64_t grid_queries = 8;
+  int64_t grid_k = 8;
 };
 
 struct RetrievalResult {
@@ -45,8 +51,18 @@ struct RetrievalResult {
   std::string out_path;
 };
 
+// One row per query: the query image, then its top `k` gallery images
+// (top: (Q, >= k) gallery indices), each framed green when its label is the
+// query's and red otherwise. Rows are `rows` queries spread evenly over Q.
+// Images are (N, 3, H, W) uint8.
+cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& query_labels,
+                       const torch::Tensor& gallery_images, const torch::Tensor& gallery_labels,
+                       const torch::Tensor& top, int64_t rows, int64_t k,
+                       const std::vector<std::string>& class_names);
+
 // Features of both splits, then retrieval_metrics with the test split as
-// queries and the train split as gallery; writes the report atomically.
+// queries and the train split as gallery; writes the report atomically, and
+// the neighbour grid when options.grid is set.
 RetrievalResult retrieval_eval(const RetrievalOptions& options);
 
 }  // namespace relnet

@@ -1,0 +1,35 @@
+// Training curves of a run, read from its metrics.jsonl and drawn as
+// curves.png: relation loss and pair accuracy (all, positive and negative
+// pairs) against epochs, for one run or several overlaid.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <string>
+#include <vector>
+
+namespace relnet {
+
+struct CurvePoints {
+  std::vector<double> x;  // epochs (fractional for step records)
+  std::vector<double> loss, accuracy, positive, negative;
+};
+
+struct RunCurves {
+  std::string name;   // legend label: the run directory's name
+  CurvePoints steps;  // windowed step records (x = epoch progress)
+  CurvePoints epochs; // one point per completed epoch (x = epoch)
+};
+
+// Reads `run_dir`/metrics.jsonl. Records repeated by a resumed run keep
+// their latest value. Throws std::runtime_error naming the file when it is
+// missing, not JSON lines, or holds no step or epoch record.
+RunCurves read_run_curves(const std::string& run_dir);
+
+// Loss and accuracy panels side by side (1400 x 520 pixels).
+cv::Mat draw_curves(const std::vector<RunCurves>& runs);
+
+// draw_curves written as PNG to `path` (atomically).
+void write_curves_png(const std::string& path, const std::vector<RunCurves>& runs);
+
+}  // namespace relnet

@@ -1,0 +1,66 @@
+#include "relnet/train/curves.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <fstream>
+
+#include "test_util.h"
+
+namespace relnet {
+namespace {
+
+void write_metrics(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(CurvesTest, ReadsStepAndEpochRecordsKeepingTheLatest) {
+  relnet::testing::TempDir dir("curves");
+  write_metrics(dir / "metrics.jsonl",
+                R"({"kind":"step","epoch":1,"step":5,"epoch_progress":0.5,"loss":0.69,"accuracy":0.5,"accuracy_positive":0.4,"accuracy_negative":0.6}
+{"kind":"step","epoch":1,"step":10,"epoch_progress":1.0,"loss":0.6,"accuracy":0.6,"accuracy_positive":0.5,"accuracy_negative":0.7}
+{"kind":"epoch","epoch":1,"loss":0.65,"accuracy":0.55,"accuracy_positive":0.45,"accuracy_negative":0.65}
+{"kind":"step","epoch":1,"step":10,"epoch_progress":1.0,"loss":0.58,"accuracy":0.62,"accuracy_positive":0.5,"accuracy_negative":0.7}
+{"kind":"step","epoch":2,"step":5,"loss":0.5}
+)");
+  const RunCurves r = read_run_curves(dir.str());
+  ASSERT_EQ(r.steps.x, (std::vector<double>{0.5, 1.0}));
+  EXPECT_DOUBLE_EQ(r.steps.loss[1], 0.58);  // the resumed run's record wins
+  ASSERT_EQ(r.epochs.x, (std::vector<double>{1.0}));
+  EXPECT_DOUBLE_EQ(r.epochs.negative[0], 0.65);
+  EXPECT_EQ(r.name, std::filesystem::path(dir.str()).filename().string());
+}
+
+TEST(CurvesTest, MissingOrEmptyMetricsNameTheFile) {
+  relnet::testing::TempDir dir("curves");
+  EXPECT_NE(relnet::testing::error_of([&] { read_run_curves(dir.str()); }).find("metrics.jsonl"),
+            std::string::npos);
+  write_metrics(dir / "metrics.jsonl", "");
+  EXPECT_NE(relnet::testing::error_of([&] { read_run_curves(dir.str()); }).find("no step or epoch"),
+            std::string::npos);
+}
+
+TEST(CurvesTest, PngOfSeveralRunsDecodesAndIsNotBlank) {
+  relnet::testing::TempDir dir("curves");
+  std::vector<RunCurves> runs(2);
+  for (int r = 0; r < 2; ++r) {
+    runs[r].name = "run" + std::to_string(r);
+    for (int e = 1; e <= 4; ++e) {
+      runs[r].epochs.x.push_back(e);
+      runs[r].epochs.loss.push_back(0.7 - 0.1 * e + 0.02 * r);
+      runs[r].epochs.accuracy.push_back(0.5 + 0.1 * e);
+      runs[r].epochs.positive.push_back(0.55 + 0.1 * e);
+      runs[r].epochs.negative.push_back(0.45 + 0.1 * e);
+    }
+  }
+  write_curves_png(dir / "c.png", runs);
+  const cv::Mat img = cv::imread(dir / "c.png", cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 1400);
+  EXPECT_EQ(img.rows, 520);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(img, mean, stddev);
+  EXPECT_GT(stddev[0] + stddev[1] + stddev[2], 10.0);  // not a blank canvas
+}
+
+}  // namespace
+}  // namespace relnet
