@@ -236,6 +236,10 @@ std::vector<Field> fields(Config& c) {
       int_field("train.keep_last", t.keep_last, 0,
                 "keep only the newest N `epoch_<E>.pt` files, deleting older ones after each "
                 "save (0 = keep all)"),
+      int_field("train.dist_timeout_s", t.dist_timeout_s, 1,
+                "data-parallel runs (`relnet launch`, or RANK/WORLD_SIZE set): seconds joining "
+                "the group or one collective may take before every surviving rank stops with "
+                "an error, so a dead rank never hangs the others"),
   };
 }
 
@@ -394,7 +398,8 @@ json config_to_json(const Config& c) {
         {"log_interval", t.log_interval},
         {"checkpoint_interval", t.checkpoint_interval},
         {"epoch_checkpoints", t.epoch_checkpoints},
-        {"keep_last", t.keep_last}}},
+        {"keep_last", t.keep_last},
+        {"dist_timeout_s", t.dist_timeout_s}}},
   };
 }
 

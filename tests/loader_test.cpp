@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "test_util.h"
+
 namespace relnet {
 namespace {
 
@@ -77,6 +79,41 @@ TEST(LoaderTest, RejectsADatasetSmallerThanOneBatch) {
   const ImageDataset data = random_dataset(5, 8);
   const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
   EXPECT_THROW(ViewBatcher(data, aug, 2, 8, 1, 1, 1), std::invalid_argument);
+}
+
+
+// Data parallelism: shard r's local batch s is the single-process batch
+// s * shards + r (same images, same views); the shards of an epoch are
+// disjoint and equally long.
+TEST(LoaderTest, ShardsSplitAnEpochIntoDisjointEqualParts) {
+  const ImageDataset data = random_dataset(50, 12);
+  const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 12);
+  const int64_t K = 2, B = 4, shards = 3;
+  ViewBatcher single(data, aug, K, B, 9, 1, 2);
+  single.start_epoch(1);
+  std::vector<ViewBatch> global;
+  while (auto b = single.next()) global.push_back(*b);
+  std::set<int64_t> seen;
+  for (int64_t shard = 0; shard < shards; ++shard) {
+    ViewBatcher part(data, aug, K, B, 9, 2, 2, shard, shards);
+    EXPECT_EQ(part.batches_per_epoch(), 4);  // 50 / (4 * 3)
+    part.start_epoch(1);
+    int64_t s = 0;
+    while (auto b = part.next()) {
+      EXPECT_EQ(b->index, s);
+      const ViewBatch& g = global[static_cast<size_t>(s * shards + shard)];
+      EXPECT_TRUE(torch::equal(b->images, g.images)) << shard << " " << s;
+      EXPECT_TRUE(torch::equal(b->views, g.views)) << shard << " " << s;
+      for (int64_t i = 0; i < B; ++i) EXPECT_TRUE(seen.insert(b->images[i].item<int64_t>()).second);
+      ++s;
+    }
+    EXPECT_EQ(s, 4);
+  }
+  EXPECT_EQ(seen.size(), 48u);
+  EXPECT_THROW(ViewBatcher(data, aug, K, B, 9, 1, 2, 3, 3), std::invalid_argument);
+  EXPECT_NE(relnet::testing::error_of([&] { ViewBatcher(data, aug, K, 20, 9, 1, 2, 0, 3); })
+                .find("for each of 3 ranks"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -101,6 +101,9 @@ struct TrainConfig {
   int64_t epoch_checkpoints = 0;
   /// Keep only the newest N epoch_<E>.pt files (0 = keep all).
   int64_t keep_last = 0;
+  /// Data-parallel runs: seconds a collective (or joining the group) may
+  /// take before every surviving rank gives up with an error.
+  int64_t dist_timeout_s = 300;
 };
 
 struct Config {

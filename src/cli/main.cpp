@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   relnet::cli::setup_info(app, exit_code);
   relnet::cli::setup_plot(app, exit_code);
   relnet::cli::setup_preview_augment(app, exit_code);
+  relnet::cli::setup_launch(app, exit_code);
   relnet::cli::setup_completion(app, exit_code);
 
   try {

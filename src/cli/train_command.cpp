@@ -1,10 +1,14 @@
 // `relnet train`: the self-supervised phase from a JSON config.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "commands.h"
 #include "relnet/config.h"
+#include "relnet/train/distributed.h"
 #include "relnet/train/trainer.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -31,7 +35,7 @@ std::string resume_command(const TrainOptions& opts) {
   return cmd + " --resume";
 }
 
-int train_logged(const TrainOptions& opts, const Config& config);
+int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* group);
 
 int run_train(const TrainOptions& opts) {
   Config config = load_config(opts.config);
@@ -40,21 +44,38 @@ int run_train(const TrainOptions& opts) {
   if (opts.threads >= 0) overrides.push_back("train.threads=" + std::to_string(opts.threads));
   apply_overrides(config, overrides);
   if (!opts.out_dir.empty()) config.train.out_dir = opts.out_dir;
-  // The run keeps its own log (appended to on --resume), errors included.
-  ensure_directory(run_dir(config));
-  LogFile log(run_dir(config) + "/train.log", /*append=*/opts.resume);
+
+  // Launched as one rank of a data-parallel job (RANK, WORLD_SIZE, ...):
+  // join the group first; only rank 0 talks at info level and keeps the log.
+  const DistributedEnv env = distributed_env_from_environment();
+  std::unique_ptr<ProcessGroup> group;
+  if (env.active()) {
+    if (env.rank != 0) {
+      quiet_console_for_rank(env.rank);
+    }
+    spdlog::info("rank {} of {}: joining the group at {}:{}", env.rank, env.world_size,
+                 env.master_addr, env.master_port);
+    group = std::make_unique<ProcessGroup>(
+        env, std::chrono::seconds(config.train.dist_timeout_s));
+  }
+  std::optional<LogFile> log;
+  if (env.rank == 0) {
+    // The run keeps its own log (appended to on --resume), errors included.
+    ensure_directory(run_dir(config));
+    log.emplace(run_dir(config) + "/train.log", /*append=*/opts.resume);
+  }
   try {
-    return train_logged(opts, config);
+    return train_logged(opts, config, group.get());
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFailure;
   }
 }
 
-int train_logged(const TrainOptions& opts, const Config& config) {
+int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* group) {
   spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
                config_to_json(config).dump());
-  const TrainSummary s = train(config, opts.resume);
+  const TrainSummary s = train(config, opts.resume, group);
   if (s.interrupted) {
     spdlog::warn("stopped after {} steps; continue with: {}", s.global_step, resume_command(opts));
     return kExitInterrupted;

@@ -19,21 +19,29 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
 }
 
 ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
-                         int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch)
+                         int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch,
+                         int64_t shard, int64_t shards)
     : dataset_(dataset),
       augmenter_(augmenter),
       K_(K),
       batch_size_(batch_size),
       prefetch_(std::max<int64_t>(1, prefetch)),
+      shard_(shard),
+      shards_(shards),
       seed_(seed),
-      batches_per_epoch_(dataset.size() / batch_size) {
+      batches_per_epoch_(shards >= 1 ? dataset.size() / (batch_size * shards) : 0) {
   if (batch_size < 2) {
     throw std::invalid_argument("batch size must be >= 2, got " + std::to_string(batch_size));
   }
+  if (shards < 1 || shard < 0 || shard >= shards) {
+    throw std::invalid_argument("shard " + std::to_string(shard) + " of " + std::to_string(shards) +
+                                " does not exist");
+  }
   if (batches_per_epoch_ == 0) {
-    throw std::invalid_argument("dataset '" + dataset.name + "' has " +
-                                std::to_string(dataset.size()) +
-                                " images, fewer than one batch of " + std::to_string(batch_size));
+    throw std::invalid_argument(
+        "dataset '" + dataset.name + "' has " + std::to_string(dataset.size()) +
+        " images, fewer than one batch of " + std::to_string(batch_size) +
+        (shards > 1 ? " for each of " + std::to_string(shards) + " ranks" : std::string()));
   }
   const int64_t n = std::max<int64_t>(1, workers);
   for (int64_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
@@ -111,10 +119,11 @@ ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int
   float* out = views.data_ptr<float>();
   const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();
   int64_t* image_ids = images.data_ptr<int64_t>();
+  const int64_t global = index * shards_ + shard_;  // the batch of a single-process run
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t i = order[index * B + b];
+    const int64_t i = order[global * B + b];
     image_ids[b] = i;
-    Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index),
+    Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(global),
                          static_cast<uint64_t>(b)}));
     for (int64_t v = 0; v < K_; ++v) {
       augmenter_.augment(pixels + i * image_size, H, W, rng, out + (v * B + b) * view_size);

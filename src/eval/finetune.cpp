@@ -1,6 +1,7 @@
 // Fine-tuning of backbone + linear classifier.
 #include "relnet/eval/finetune.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,6 +12,8 @@
 #include "relnet/data/loader.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/util/fs.h"
+#include "relnet/util/logging.h"
+#include "relnet/util/progress.h"
 #include "relnet/util/runtime.h"
 
 namespace relnet {
@@ -86,6 +89,7 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
   const torch::Tensor labels = train.labels.to(d.device);
   double last_loss = 0;
   const auto t_fit = std::chrono::steady_clock::now();
+  ProgressBar bar("fine-tune", opt.epochs);
   for (int64_t epoch = 0; epoch < opt.epochs; ++epoch) {
     d.backbone->train();
     classifier->train();
@@ -118,8 +122,11 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
       if (stop_requested()) throw std::runtime_error("fine-tuning interrupted; nothing was written");
     }
     last_loss = batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0;
+    const double elapsed = since(t_fit);
+    bar.update(epoch + 1, fmt::format("loss {:.4f}", last_loss),
+               elapsed / static_cast<double>(epoch + 1) * static_cast<double>(opt.epochs - epoch - 1));
     if ((epoch + 1) % 10 == 0 || epoch + 1 == opt.epochs || epoch == 0) {
-      spdlog::info("fine-tune epoch {}/{} | loss {:.4f}", epoch + 1, opt.epochs, last_loss);
+      log_periodic(fmt::format("fine-tune epoch {}/{} | loss {:.4f}", epoch + 1, opt.epochs, last_loss));
     }
   }
   const double fit_seconds = since(t_fit);

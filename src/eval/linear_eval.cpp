@@ -1,12 +1,15 @@
 // Linear evaluation of a frozen backbone.
 #include "relnet/eval/linear_eval.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <stdexcept>
 
 #include "relnet/util/fs.h"
+#include "relnet/util/logging.h"
+#include "relnet/util/progress.h"
 #include "relnet/util/rng.h"
 #include "relnet/util/runtime.h"
 
@@ -31,6 +34,8 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const t
   const auto x_all = features.to(device);
   const auto y_all = labels.to(device);
   const int64_t n = features.size(0);
+  ProgressBar bar("linear eval", epochs);
+  const auto t0 = std::chrono::steady_clock::now();
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     // Seeded shuffle: the same seed gives the same classifier.
     std::vector<int64_t> order(static_cast<size_t>(n));
@@ -50,9 +55,13 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const t
       loss_sum += loss.item<double>();
       ++batches;
     }
+    const double mean_loss = batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    bar.update(epoch + 1, fmt::format("loss {:.4f}", mean_loss),
+               elapsed / static_cast<double>(epoch + 1) * static_cast<double>(epochs - epoch - 1));
     if ((epoch + 1) % 10 == 0 || epoch + 1 == epochs) {
-      spdlog::info("linear epoch {}/{} | loss {:.4f}", epoch + 1, epochs,
-                   batches > 0 ? loss_sum / batches : 0.0);
+      log_periodic(fmt::format("linear epoch {}/{} | loss {:.4f}", epoch + 1, epochs, mean_loss));
     }
     if (stop_requested()) throw std::runtime_error("linear evaluation interrupted");
   }

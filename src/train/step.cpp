@@ -58,6 +58,7 @@ StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes*
 
   loss.backward();  // head weights and d loss / d features
   lap(t, cuda, times ? &times->head_backward : nullptr);
+  if (head_grads_ready_) head_grads_ready_();  // e.g. start reducing them while the backbone runs
   features.backward(leaf.grad());  // through the backbone
   lap(t, cuda, times ? &times->backbone_backward : nullptr);
   return {loss.detach(), logits.detach(), targets};

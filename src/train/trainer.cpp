@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include "relnet/augment/pipeline.h"
@@ -20,6 +21,7 @@
 #include "relnet/relation/pairs.h"
 #include "relnet/train/checkpoint.h"
 #include "relnet/train/curves.h"
+#include "relnet/train/distributed.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -144,7 +146,7 @@ json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_s
               {"config", config_to_json(config)}};
 }
 
-TrainSummary train(const Config& config, bool resume) {
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   const auto t_start = Clock::now();
   const TrainConfig& tc = config.train;
   TrainSummary summary;
@@ -155,15 +157,22 @@ TrainSummary train(const Config& config, bool resume) {
     throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path +
                              "' (train once without --resume first)");
   }
-  ensure_directory(dir);
+  // Data parallelism: rank r of w trains on its shard; rank 0 alone writes.
+  const int rank = group ? group->rank() : 0;
+  const int world = group ? group->world_size() : 1;
+  const bool writer = rank == 0;
+  if (writer) ensure_directory(dir);
 
   const torch::Device device = resolve_device(tc.device);
-  const int threads = set_threads(tc.threads);
-  const int64_t workers = config.data.workers > 0
-                              ? config.data.workers
-                              : std::max(1, hardware_threads() - 1);
-  spdlog::info("device {}, {} intra-op threads, {} augmentation workers", device.str(), threads,
-               workers);
+  // Processes on one machine share its cores.
+  const int cores = std::max(1, hardware_threads() / local_world_size());
+  const int threads = set_threads(tc.threads > 0 ? tc.threads : cores);
+  const int64_t workers = config.data.workers > 0 ? config.data.workers : std::max(1, cores - 1);
+  spdlog::info("device {}, {} intra-op threads, {} augmentation workers{}", device.str(), threads,
+               workers,
+               world > 1 ? fmt::format(", rank {} of {} (effective batch {} = {} x {})", rank, world,
+                                       tc.batch_size * world, tc.batch_size, world)
+                         : std::string());
 
   const auto t_load = Clock::now();
   const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset)
@@ -179,7 +188,7 @@ TrainSummary train(const Config& config, bool resume) {
   const int64_t K = config.augment.K;
   const int64_t B = tc.batch_size;
   ViewBatcher batcher(data, augmenter, K, B, static_cast<uint64_t>(tc.seed), workers,
-                      config.data.prefetch);
+                      config.data.prefetch, rank, world);
   const int64_t steps_per_epoch = batcher.batches_per_epoch();
 
   torch::manual_seed(static_cast<uint64_t>(tc.seed));
@@ -198,6 +207,19 @@ TrainSummary train(const Config& config, bool resume) {
   // loss and gradients.
   RelationStep relation_step(backbone, head, K, aggregation, loss_options,
                              config.model.pairs_matrix);
+  const std::vector<torch::Tensor> backbone_params = backbone->parameters();
+  const std::vector<torch::Tensor> head_params = head->parameters();
+  std::vector<torch::Tensor> buffers = backbone->buffers();
+  for (const auto& b : head->buffers()) buffers.push_back(b);
+  std::vector<torch::Tensor> state = params;  // what must stay identical on every rank
+  state.insert(state.end(), buffers.begin(), buffers.end());
+  ProcessGroup::PendingGradients head_reduction;
+  if (group) {
+    // The head's gradients are final before the backbone's backward pass
+    // starts: reduce them meanwhile.
+    relation_step.on_head_gradients_ready(
+        [&] { head_reduction = group->average_gradients_async(head_params); });
+  }
   spdlog::info("backbone {} ({} parameters, feature {}), relation head {} parameters, {} pairs/step",
                backbone->name(), count_parameters(*backbone), backbone->feature_size(),
                count_parameters(*head), K * (K - 1) * B);
@@ -228,11 +250,29 @@ TrainSummary train(const Config& config, bool resume) {
                  start_epoch + 1, start_step, global_step);
   }
 
-  {
+  if (group) {
+    group->broadcast(state);  // every rank starts from rank 0's weights and buffers
+    spdlog::info("{} ranks joined; parameters broadcast from rank 0", world);
+  }
+  if (writer) {
     json effective = config_to_json(config);
     write_file_atomic(dir + "/config.json", effective.dump(2) + "\n");
   }
-  MetricsWriter metrics(dir + "/metrics.jsonl", /*append=*/resume);
+  std::optional<MetricsWriter> metrics;
+  if (writer) metrics.emplace(dir + "/metrics.jsonl", /*append=*/resume);
+  // Every rank's hash of the weights and buffers; training stops when they differ.
+  auto rank_hashes = [&]() -> json {
+    const auto hashes = group->all_gather(static_cast<int64_t>(tensors_hash(state)));
+    json out = json::array();
+    for (int64_t h : hashes) out.push_back(fmt::format("{:016x}", static_cast<uint64_t>(h)));
+    for (int64_t h : hashes) {
+      if (h != hashes[0]) {
+        throw std::runtime_error("the ranks' parameters differ (hashes " + out.dump() +
+                                 "): data-parallel training is out of step");
+      }
+    }
+    return out;
+  };
 
   summary.epochs_completed = start_epoch;
   summary.global_step = global_step;
@@ -263,7 +303,25 @@ TrainSummary train(const Config& config, bool resume) {
 
       const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
       const StepOutput out = relation_step.forward_backward(views);  // loss, (P) logits
-      const double loss_value = out.loss.item<double>();
+      double loss_value = out.loss.item<double>();
+      PairAccuracy acc = pair_accuracy(out.logits, out.targets);
+      bool stop = stop_requested();
+      if (group) {
+        head_reduction.wait();
+        group->average_gradients(backbone_params);
+        // BatchNorm's running statistics (updated by this forward pass from
+        // each rank's own batch) follow rank 0's, as in DistributedDataParallel;
+        // between steps every rank then holds the same state.
+        group->broadcast(buffers);
+        // One small allreduce: the mean loss and accuracy, and whether any
+        // rank was asked to stop, so that every rank decides alike.
+        const auto v = group->all_sum({loss_value, acc.all, acc.positive, acc.negative, stop ? 1.0 : 0.0});
+        loss_value = v[0] / world;
+        acc.all = v[1] / world;
+        acc.positive = v[2] / world;
+        acc.negative = v[3] / world;
+        stop = v[4] > 0;
+      }
       if (!std::isfinite(loss_value)) {
         std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
         if (std::filesystem::exists(checkpoint_path)) {
@@ -283,9 +341,8 @@ TrainSummary train(const Config& config, bool resume) {
       optimizer.step();
       ++step;
       ++global_step;
-      const PairAccuracy acc = pair_accuracy(out.logits, out.targets);
-      epoch_window.add(loss_value, acc, K * B, wait_s);
-      log_window.add(loss_value, acc, K * B, wait_s);
+      epoch_window.add(loss_value, acc, K * B * world, wait_s);
+      log_window.add(loss_value, acc, K * B * world, wait_s);
 
       const double done = static_cast<double>(global_step - first_global);
       const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
@@ -314,18 +371,23 @@ TrainSummary train(const Config& config, bool resume) {
         rec["epoch"] = epoch + 1;
         rec["step"] = step;
         rec["global_step"] = global_step;
-        metrics.write(rec);
+        if (group) rec["rank_param_hashes"] = rank_hashes();
+        if (metrics) metrics->write(rec);
         log_window = Window();
       }
-      if (stop_requested()) {
+      if (stop) {
         bar.finish();
-        save_all(dir, config, backbone, head, optimizer,
-                 checkpoint_meta(config, backbone->feature_size(), side, epoch, step, global_step));
+        if (writer) {
+          save_all(dir, config, backbone, head, optimizer,
+                   checkpoint_meta(config, backbone->feature_size(), side, epoch, step, global_step));
+        }
         summary.interrupted = true;
         summary.global_step = global_step;
         summary.seconds = seconds_since(t_start);
-        spdlog::warn("interrupted at epoch {}, step {}: saved '{}'", epoch + 1, step,
-                     checkpoint_path);
+        if (writer) {
+          spdlog::warn("interrupted at epoch {}, step {}: saved '{}'", epoch + 1, step,
+                       checkpoint_path);
+        }
         return summary;
       }
     }
@@ -344,7 +406,10 @@ TrainSummary train(const Config& config, bool resume) {
     rec["kind"] = "epoch";
     rec["epoch"] = epoch + 1;
     rec["global_step"] = global_step;
-    metrics.write(rec);
+    // Checked at every epoch's end: what rank 0 saves is what every rank holds.
+    if (group) rec["rank_param_hashes"] = rank_hashes();
+    if (!writer) continue;
+    metrics->write(rec);
     try {
       write_curves_png(dir + "/curves.png", {read_run_curves(dir)});
     } catch (const std::exception& e) {

@@ -103,6 +103,13 @@ void init_logging(spdlog::level::level_enum level, ProgressMode mode) {
   spdlog::set_default_logger(logger);
 }
 
+void quiet_console_for_rank(int rank) {
+  auto& s = state();
+  const auto level = std::max(s.console_level, spdlog::level::warn);
+  init_logging(level, ProgressMode::kLines);
+  s.console->set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v");
+}
+
 bool progress_bar_enabled() {
   const auto& s = state();
   if (!s.console || s.console_level > spdlog::level::info) return false;

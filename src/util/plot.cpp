@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
@@ -154,11 +155,18 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
 
   // Data, clipped to the plot rectangle.
   cv::Mat view = canvas(plot);
+  std::vector<cv::Point2d> all_points;  // plot coordinates, for placing the legend
   for (const Series& s : panel.series) {
     std::vector<cv::Point2d> pts;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
       pts.push_back(to_px(s.x[i], s.y[i]) - cv::Point2d(plot.x, plot.y));
+    }
+    for (size_t i = 0; i < pts.size(); ++i) {
+      all_points.push_back(pts[i]);
+      if (i + 1 < pts.size()) {
+        for (int k = 1; k < 8; ++k) all_points.push_back(pts[i] + (pts[i + 1] - pts[i]) * (k / 8.0));
+      }
     }
     if (s.line) draw_line(view, pts, s.color, s.style, s.thickness);
     if (s.markers || pts.size() == 1) {
@@ -180,7 +188,20 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
   if (!entries.empty()) {
     const int row = 18, sample = 30;
     const int w = legend_w + sample + 22, h = static_cast<int>(entries.size()) * row + 8;
-    const cv::Rect box(plot.x + plot.width - w - 8, plot.y + 8, w, h);
+    // The corner the data crosses least: top right, bottom right, top left, bottom left.
+    const cv::Rect corners[] = {{plot.width - w - 8, 8, w, h},
+                                {plot.width - w - 8, plot.height - h - 8, w, h},
+                                {8, 8, w, h},
+                                {8, plot.height - h - 8, w, h}};
+    size_t best = 0, best_hits = SIZE_MAX;
+    for (size_t c = 0; c < 4; ++c) {
+      size_t hits = 0;
+      for (const auto& p : all_points) {
+        hits += corners[c].contains(cv::Point(static_cast<int>(p.x), static_cast<int>(p.y))) ? 1 : 0;
+      }
+      if (hits < best_hits) best = c, best_hits = hits;
+    }
+    const cv::Rect box = corners[best] + cv::Point(plot.x, plot.y);
     cv::rectangle(canvas, box, kWhite, cv::FILLED);
     cv::rectangle(canvas, box, kGrid, 1);
     for (size_t i = 0; i < entries.size(); ++i) {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "relnet/data/dataset.h"
+#include "relnet/train/distributed.h"
 #include "relnet/util/runtime.h"
 #include "relnet/util/version.h"
 
@@ -132,6 +133,7 @@ json system_info(const std::vector<std::string>& data_roots) {
       {"opencv", CV_VERSION},
       {"threads", {{"intra_op", at::get_num_threads()}, {"hardware", hardware_threads()}}},
       {"cuda_available", cuda},
+      {"distributed", distributed_available()},
       {"devices", devices},
       {"blas",
        {{"kind", blas.kind},
@@ -156,6 +158,9 @@ std::string format_system_info(const json& info) {
             (d.contains("index") ? ":" + std::to_string(d["index"].get<int64_t>()) : "");
   }
   s << "devices   " << devs << (info["cuda_available"].get<bool>() ? "" : " (no CUDA device)")
+    << "\n";
+  s << "parallel  " << (info["distributed"].get<bool>() ? "c10d/Gloo data parallelism (relnet launch)"
+                                                        : "no distributed training (built without Gloo)")
     << "\n";
   const auto& b = info["blas"];
   s << "blas      " << b["kind"].get<std::string>() << " ("

@@ -26,7 +26,7 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
 
 struct ViewBatch {
   int64_t epoch = 0;
-  int64_t index = 0;       // batch index within the epoch
+  int64_t index = 0;       // batch index within the epoch (this shard's)
   torch::Tensor views;     // (K*B, 3, side, side) float32, view-major
   torch::Tensor images;    // (B) int64 dataset indices of the batch's images
 };
@@ -37,8 +37,16 @@ class ViewBatcher {
   // every step has the same B); `workers` threads (>= 1) keep up to
   // `prefetch` batches ready. The views of batch b of epoch e equal
   // augmenter.make_views(images, K, seed, e, b) for any worker count.
+  //
+  // Data parallelism: with `shards` > 1 this batcher hands out shard
+  // `shard`'s part of every epoch: its local batch s is the global batch
+  // s * shards + shard of the same permutation (images and views exactly as
+  // a single process would build that global batch), and an epoch has
+  // dataset.size() / (batch_size * shards) of them, so the shards of one
+  // epoch are disjoint and every rank takes the same number of steps.
   ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
-              int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch);
+              int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch,
+              int64_t shard = 0, int64_t shards = 1);
   ~ViewBatcher();
   ViewBatcher(const ViewBatcher&) = delete;
   ViewBatcher& operator=(const ViewBatcher&) = delete;
@@ -58,7 +66,7 @@ class ViewBatcher {
 
   const ImageDataset& dataset_;
   const ViewAugmenter& augmenter_;
-  const int64_t K_, batch_size_, prefetch_;
+  const int64_t K_, batch_size_, prefetch_, shard_, shards_;
   const uint64_t seed_;
   int64_t batches_per_epoch_;
 

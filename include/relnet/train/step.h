@@ -11,6 +11,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 
 #include "relnet/models/backbone.h"
 #include "relnet/relation/head.h"
@@ -52,6 +54,14 @@ class RelationStep {
   // without, nothing is timed.
   StepOutput forward_backward(const torch::Tensor& views, StepTimes* times = nullptr);
 
+  // Called inside forward_backward once the head's gradients are final and
+  // before the backward pass through the backbone: data-parallel training
+  // starts averaging the head's gradients there, overlapping the backbone's
+  // backward pass.
+  void on_head_gradients_ready(std::function<void()> callback) {
+    head_grads_ready_ = std::move(callback);
+  }
+
  private:
   Backbone backbone_;
   RelationHead head_;
@@ -59,6 +69,7 @@ class RelationStep {
   Aggregation aggregation_;
   LossOptions loss_;
   bool straightforward_;
+  std::function<void()> head_grads_ready_;
 };
 
 }  // namespace relnet

@@ -13,6 +13,8 @@
 
 namespace relnet {
 
+class ProcessGroup;
+
 struct TrainSummary {
   std::string run_dir;
   int64_t epochs_completed = 0;  // of config.train.epochs
@@ -29,7 +31,13 @@ struct TrainSummary {
 // config.json, metrics.jsonl, checkpoint.pt, backbone.pt. Throws
 // std::invalid_argument / std::runtime_error with a message naming the file,
 // key or value at fault (bad data, non-finite loss, unwritable folder).
-TrainSummary train(const Config& config, bool resume);
+//
+// With a process group (data parallelism, train/distributed.h) every rank
+// calls train() with the same config: each trains on its shard of every
+// epoch, gradients are averaged before each optimizer step, and rank 0 alone
+// writes the run directory. Collectives that fail or time out throw on every
+// surviving rank.
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group = nullptr);
 
 // The epoch_<E>.pt files in `dir` (train.epoch_checkpoints) as (E, path),
 // oldest first; other files are ignored.

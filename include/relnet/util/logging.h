@@ -25,6 +25,10 @@ ProgressMode parse_progress_mode(const std::string& name);
 // called again (tests).
 void init_logging(spdlog::level::level_enum level, ProgressMode mode);
 
+// For ranks other than 0 of a data-parallel job: the console shows only
+// warnings and errors, each prefixed with "[rank N]", and no bar.
+void quiet_console_for_rank(int rank);
+
 // True when long loops should draw a live bar rather than periodic lines:
 // mode bar, or auto with stdout a terminal (TERM not "dumb"), and the level
 // lets info messages through.

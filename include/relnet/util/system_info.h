@@ -25,7 +25,8 @@ BlasInfo blas_info();
 std::string blas_kind(const std::string& library_path);
 
 // The whole report: relnet (version, commit), libtorch, opencv, threads
-// (intra-op, hardware), devices (cpu, and cuda count and names), blas, and
+// (intra-op, hardware), devices (cpu, and cuda count and names), distributed
+// (whether c10d/Gloo is built in), blas, and
 // datasets: for each data root, every dataset whose files load there.
 nlohmann::json system_info(const std::vector<std::string>& data_roots);
 
