@@ -240,6 +240,14 @@ std::vector<Field> fields(Config& c) {
                 "data-parallel runs (`relnet launch`, or RANK/WORLD_SIZE set): seconds joining "
                 "the group or one collective may take before every surviving rank stops with "
                 "an error, so a dead rank never hangs the others"),
+      string_field("train.precision", t.precision, {"fp32", "bf16"},
+                   "`bf16` runs the forward passes of backbone and head under autocast in "
+                   "bfloat16 (weights, gradients, features and loss stay fp32; no loss scaling "
+                   "needed). Meant for GPUs with bf16 units; on CPUs without them it is slower. "
+                   "Default fp32 until bf16 is shown to reach the same linear-eval accuracy"),
+      bool_field("train.deterministic", t.deterministic,
+                 "CUDA: use deterministic cuDNN algorithms; otherwise cuDNN's benchmark mode "
+                 "picks the fastest per shape (CPU runs are deterministic either way)"),
   };
 }
 
@@ -399,7 +407,9 @@ json config_to_json(const Config& c) {
         {"checkpoint_interval", t.checkpoint_interval},
         {"epoch_checkpoints", t.epoch_checkpoints},
         {"keep_last", t.keep_last},
-        {"dist_timeout_s", t.dist_timeout_s}}},
+        {"dist_timeout_s", t.dist_timeout_s},
+        {"precision", t.precision},
+        {"deterministic", t.deterministic}}},
   };
 }
 

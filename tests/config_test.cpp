@@ -200,8 +200,12 @@ TEST(ConfigSchemaTest, CoversEveryKeyWithItsDefault) {
       EXPECT_EQ(k.type, "int >= 1");
       EXPECT_EQ(k.default_value, 200);
     }
-    if (k.key == "model.loss") EXPECT_EQ(k.type, "one of bce | focal");
-    if (k.key == "augment.flip_p") EXPECT_EQ(k.type, "number in [0, 1]");
+    if (k.key == "model.loss") {
+      EXPECT_EQ(k.type, "one of bce | focal");
+    }
+    if (k.key == "augment.flip_p") {
+      EXPECT_EQ(k.type, "number in [0, 1]");
+    }
     // The schema's type is what the parser enforces: the default parses,
     // and a value of the wrong JSON type is refused naming the key.
     const auto dot = k.key.find('.');

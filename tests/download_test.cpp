@@ -29,6 +29,7 @@ std::string read_text(const std::string& path) {
 }
 
 TEST(DownloadTest, Md5MatchesKnownDigests) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   EXPECT_EQ(md5_hex("", 0), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(md5_hex("abc", 3), "900150983cd24fb0d6963f7d28e17f72");
   TempDir dir("md5");
@@ -39,6 +40,7 @@ TEST(DownloadTest, Md5MatchesKnownDigests) {
 }
 
 TEST(DownloadTest, SourcesCarryTheOfficialChecksums) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   EXPECT_EQ(download_source("cifar10").files.at(0).md5, "c32a1d4ab5d03f1284b67883e8d87530");
   EXPECT_EQ(download_source("cifar100").files.at(0).md5, "03b5dce01913d631647c71ecec9e9cb8");
   EXPECT_EQ(download_source("stl10").files.at(0).md5, "91f7769df0f17e558f3565bffb0c7dfb");
@@ -49,6 +51,7 @@ TEST(DownloadTest, SourcesCarryTheOfficialChecksums) {
 }
 
 TEST(DownloadTest, FetchReturnsTheMd5OfWhatArrived) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   TempDir dir("fetch");
   const std::string content(300000, 'x');
   write_text(dir / "src.bin", content);
@@ -61,6 +64,7 @@ TEST(DownloadTest, FetchReturnsTheMd5OfWhatArrived) {
 }
 
 TEST(DownloadTest, AFullDiskIsReportedByName) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "/dev/full is not available";
   TempDir dir("full");
   write_text(dir / "src.bin", std::string(1 << 20, 'y'));
@@ -81,6 +85,7 @@ void make_tar(const std::string& path, const std::vector<std::string>& names) {
 }
 
 TEST(DownloadTest, ExtractsAnArchiveIntoTheFolder) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   TempDir dir("extract");
   make_tar(dir / "a.tar.gz", {"top/one.bin", "top/sub/two.bin"});
   fs::create_directories(dir / "out");
@@ -90,6 +95,7 @@ TEST(DownloadTest, ExtractsAnArchiveIntoTheFolder) {
 }
 
 TEST(DownloadTest, RefusesEntriesThatLeaveTheFolder) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   TempDir dir("extract");
   make_tar(dir / "evil.tar.gz", {"top/ok.bin", "../escaped.bin"});
   fs::create_directories(dir / "out");
@@ -100,6 +106,7 @@ TEST(DownloadTest, RefusesEntriesThatLeaveTheFolder) {
 }
 
 TEST(DownloadTest, ADamagedArchiveIsNamed) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
   TempDir dir("extract");
   make_tar(dir / "a.tar.gz", {"top/one.bin"});
   std::string bytes = read_text(dir / "a.tar.gz");

@@ -108,6 +108,14 @@ TEST(RelationLossTest, AccuracySplitsPositivesAndNegatives) {
   EXPECT_DOUBLE_EQ(a.all, 2.0 / 5.0);
   EXPECT_DOUBLE_EQ(a.positive, 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(a.negative, 1.0 / 2.0);
+  // The counts a CUDA run keeps on the device until its log step.
+  const auto counts = pair_accuracy_counts(logits, targets);
+  EXPECT_EQ(counts.scalar_type(), torch::kFloat64);
+  EXPECT_TRUE(torch::equal(counts, torch::tensor({2.0, 1.0, 3.0, 1.0, 2.0}, torch::kFloat64)));
+  const PairAccuracy b = pair_accuracy_from_counts(counts.data_ptr<double>());
+  EXPECT_DOUBLE_EQ(b.all, a.all);
+  EXPECT_DOUBLE_EQ(b.positive, a.positive);
+  EXPECT_DOUBLE_EQ(b.negative, a.negative);
 }
 
 }  // namespace

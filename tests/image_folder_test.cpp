@@ -3,6 +3,8 @@
 // empty classes, and tiny-ImageNet's val layout.
 #include "relnet/data/image_folder.h"
 
+#ifdef RELNET_WITH_IMAGE_IO
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -172,3 +174,8 @@ TEST(ImageFolderTest, TestClassFoldersMustBeTrainClasses) {
 
 }  // namespace
 }  // namespace relnet
+
+#else  // built without image I/O
+#include <gtest/gtest.h>
+TEST(ImageFolderTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+#endif

@@ -1,5 +1,7 @@
 #include "relnet/util/plot.h"
 
+#ifdef RELNET_WITH_IMAGE_IO
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -91,3 +93,8 @@ TEST(PlotTest, WritePngDecodesToTheSameImage) {
 
 }  // namespace
 }  // namespace relnet
+
+#else  // built without image I/O
+#include <gtest/gtest.h>
+TEST(PlotTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+#endif

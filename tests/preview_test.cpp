@@ -1,5 +1,7 @@
 #include "relnet/augment/preview.h"
 
+#ifdef RELNET_WITH_IMAGE_IO
+
 #include <gtest/gtest.h>
 
 #include "relnet/util/plot.h"
@@ -62,3 +64,8 @@ TEST(PreviewTest, RejectsMoreImagesThanTheDatasetHas) {
 
 }  // namespace
 }  // namespace relnet
+
+#else  // built without image I/O
+#include <gtest/gtest.h>
+TEST(PreviewTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+#endif

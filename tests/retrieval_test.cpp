@@ -72,6 +72,7 @@ TEST(RetrievalTest, RejectsBadK) {
 }
 
 
+#ifdef RELNET_WITH_IMAGE_IO
 TEST(RetrievalTest, GridFramesSameClassNeighboursGreenAndOthersRed) {
   // 2 queries, 3 gallery images; query 0 (label 0) ranks gallery 2 (label 0)
   // then gallery 1 (label 1).
@@ -96,6 +97,7 @@ TEST(RetrievalTest, GridFramesSameClassNeighboursGreenAndOthersRed) {
   EXPECT_EQ(frame_at(1, 1), cv::Vec3b(80, 170, 40));   // query 1 (label 1) -> gallery 0 (label 1)
   EXPECT_THROW(retrieval_grid(qi, ql, gi, gl, top, 2, 3, {}), std::invalid_argument);
 }
+#endif
 
 }  // namespace
 }  // namespace relnet

@@ -49,5 +49,40 @@ TEST(StepTest, TwoStageBackwardEqualsOneBackwardOnBothPaths) {
   }
 }
 
+
+// bf16 autocast (train.precision = bf16), here on the CPU: the loss and the
+// gradients stay fp32 and close to the fp32 step's; the weights are untouched.
+TEST(StepTest, Bf16AutocastKeepsFp32WeightsAndGradientsCloseToFp32) {
+  const int64_t K = 4, B = 6;
+  torch::manual_seed(8);
+  Backbone backbone = make_backbone("conv4");
+  RelationHead head(aggregated_size(Aggregation::kCat, backbone->feature_size()));
+  const torch::Tensor views = torch::randn({K * B, 3, 16, 16});
+  RelationStep step(backbone, head, K, Aggregation::kCat, LossOptions{});
+  const StepOutput fp32 = step.forward_backward(views);
+  const auto fp32_grads = grads_of(*backbone, *head);
+  step.set_bf16(true);
+  const StepOutput bf16 = step.forward_backward(views);
+  const auto bf16_grads = grads_of(*backbone, *head);
+  EXPECT_EQ(bf16.loss.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(bf16.logits.scalar_type(), torch::kFloat32);
+  EXPECT_NEAR(bf16.loss.item<double>(), fp32.loss.item<double>(), 0.02);
+  EXPECT_FALSE(torch::equal(bf16.logits, fp32.logits)) << "autocast changed nothing";
+  std::vector<torch::Tensor> a, b;
+  for (size_t i = 0; i < fp32_grads.size(); ++i) {
+    EXPECT_EQ(bf16_grads[i].scalar_type(), torch::kFloat32);
+    a.push_back(fp32_grads[i].flatten());
+    b.push_back(bf16_grads[i].flatten());
+  }
+  // The whole gradient points the same way; bf16's 8-bit mantissa only adds
+  // noise (largest on the conv biases that BatchNorm cancels, whose fp32
+  // gradient is ~0).
+  const double cos = torch::cosine_similarity(torch::cat(a), torch::cat(b), 0).item<double>();
+  EXPECT_GT(cos, 0.97);
+  for (const auto& p : backbone->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  // Autocast is off again after the step.
+  EXPECT_EQ(torch::mm(torch::randn({2, 2}), torch::randn({2, 2})).scalar_type(), torch::kFloat32);
+}
+
 }  // namespace
 }  // namespace relnet

@@ -104,6 +104,10 @@ struct TrainConfig {
   /// Data-parallel runs: seconds a collective (or joining the group) may
   /// take before every surviving rank gives up with an error.
   int64_t dist_timeout_s = 300;
+  /// fp32 | bf16 (autocast of the forward passes to bfloat16).
+  std::string precision = "fp32";
+  /// CUDA: deterministic cuDNN algorithms instead of benchmark mode.
+  bool deterministic = false;
 };
 
 struct Config {

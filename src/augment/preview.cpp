@@ -9,6 +9,18 @@
 
 namespace relnet {
 
+void write_augmentation_preview(const std::string& path, const ImageDataset& data,
+                                const ViewAugmenter& augmenter, const Normalization& norm,
+                                int64_t images, int64_t K, uint64_t seed) {
+  require_image_io("writing '" + path + "'");
+#ifdef RELNET_WITH_IMAGE_IO
+  write_png(path, augmentation_preview(data, augmenter, norm, images, K, seed));
+#else
+  (void)data, (void)augmenter, (void)norm, (void)images, (void)K, (void)seed;
+#endif
+}
+
+#ifdef RELNET_WITH_IMAGE_IO
 cv::Mat augmentation_preview(const ImageDataset& data, const ViewAugmenter& augmenter,
                              const Normalization& norm, int64_t images, int64_t K, uint64_t seed) {
   if (images < 1 || K < 1) {
@@ -46,5 +58,7 @@ cv::Mat augmentation_preview(const ImageDataset& data, const ViewAugmenter& augm
   }
   return tile_grid(tiles, static_cast<int>(K + 1), 4, row_labels, column_labels);
 }
+
+#endif  // RELNET_WITH_IMAGE_IO
 
 }  // namespace relnet

@@ -73,6 +73,11 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
   for (const auto& p : head->parameters()) params.push_back(p);
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(1e-3));
   RelationStep step(backbone, head, o.K, aggregation, LossOptions{}, o.straightforward);
+  if (o.precision != "fp32" && o.precision != "bf16") {
+    throw std::invalid_argument("bench: precision must be fp32 or bf16, got '" + o.precision + "'");
+  }
+  step.set_bf16(o.precision == "bf16");
+  if (device.is_cuda()) configure_cudnn(/*deterministic=*/false);
 
   std::vector<double> wall, wait, bf, pairs, hf, hb, bb, opt;
   double loss = 0;
@@ -111,6 +116,7 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
               {"device", device.str()},
               {"data", o.dataset.empty() ? "generated" : o.dataset},
               {"straightforward", o.straightforward},
+              {"precision", o.precision},
               {"images_per_s", static_cast<double>(o.K * o.batch) / step_s},
               {"seconds_per_step", step_s},
               {"split_s",

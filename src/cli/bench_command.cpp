@@ -31,6 +31,9 @@ void setup_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--dataset", o->dataset, "Use this dataset instead of generated images");
   cmd->add_option("--data-root", o->data_root, "Root of --dataset")->capture_default_str();
   cmd->add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32 | bf16 (autocast of the forward passes)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--straightforward", o->straightforward,
                 "Build the pairs matrix as the paper's code does (for comparison)");
   cmd->add_flag("--linear-eval", o->linear_eval,

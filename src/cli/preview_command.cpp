@@ -45,7 +45,7 @@ void setup_preview_augment(CLI::App& app, int& exit_code) {
     const ViewAugmenter augmenter(config.augment, norm, data.side());
     const int64_t K = opts->views > 0 ? opts->views : config.augment.K;
     const uint64_t seed = static_cast<uint64_t>(opts->seed >= 0 ? opts->seed : config.train.seed);
-    write_png(opts->out, augmentation_preview(data, augmenter, norm, opts->images, K, seed));
+    write_augmentation_preview(opts->out, data, augmenter, norm, opts->images, K, seed);
     spdlog::info("{} {} images x {} views -> {}", data.name, opts->images, K, opts->out);
     exit_code = kExitOk;
   });

@@ -5,7 +5,9 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#ifdef RELNET_WITH_IMAGE_IO
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -102,6 +104,16 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t side) {
   const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
   if (h == side && w == side) return images;
   const torch::Tensor src = images.contiguous();
+#ifndef RELNET_WITH_IMAGE_IO
+  // Without OpenCV: area averaging when shrinking, bilinear when enlarging,
+  // as OpenCV's INTER_AREA / INTER_LINEAR do (values may differ by rounding).
+  namespace F = torch::nn::functional;
+  const bool shrink = h > side || w > side;
+  auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{side, side});
+  opts = shrink ? opts.mode(torch::kArea) : opts.mode(torch::kBilinear).align_corners(false);
+  (void)n;
+  return F::interpolate(src.to(torch::kFloat32), opts).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+#else
   torch::Tensor out = torch::empty({n, 3, side, side}, torch::kUInt8);  // (N, 3, side, side)
   const int interpolation = (h > side || w > side) ? cv::INTER_AREA : cv::INTER_LINEAR;
   const uint8_t* in = src.data_ptr<uint8_t>();
@@ -115,6 +127,7 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t side) {
     }
   });
   return out;
+#endif
 }
 
 ImageDataset load_dataset(const std::string& name, const std::string& root, Split split,

@@ -2,10 +2,12 @@
 // extraction in a temporary folder under the root -> rename into place.
 #include "relnet/data/download.h"
 
+#ifdef RELNET_WITH_DOWNLOAD
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#endif
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@ using nlohmann::json;
 
 constexpr const char* kMarker = ".relnet-download.json";
 
+#ifdef RELNET_WITH_DOWNLOAD
 // Incremental MD5 over OpenSSL's EVP interface.
 class Md5 {
  public:
@@ -89,6 +92,7 @@ int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
   if (t->progress && *t->progress) (*t->progress)(t->name, now, total);
   return 0;
 }
+#endif  // RELNET_WITH_DOWNLOAD
 
 // Removes a folder tree when it goes out of scope.
 class TempTree {
@@ -171,6 +175,14 @@ std::vector<std::pair<std::string, int64_t>> cifar10_sizes() {
 
 }  // namespace
 
+bool download_available() {
+#ifdef RELNET_WITH_DOWNLOAD
+  return true;
+#else
+  return false;
+#endif
+}
+
 const std::vector<DatasetSource>& download_sources() {
   static const std::vector<DatasetSource> sources = {
       {"cifar10", "https://www.cs.toronto.edu/~kriz/",
@@ -211,6 +223,8 @@ const DatasetSource& download_source(const std::string& dataset) {
   for (const auto& s : download_sources()) list += (list.empty() ? "" : ", ") + s.dataset;
   throw std::invalid_argument("cannot download '" + dataset + "' (downloadable: " + list + ")");
 }
+
+#ifdef RELNET_WITH_DOWNLOAD
 
 std::string md5_hex(const void* data, size_t size) {
   Md5 md5;
@@ -444,5 +458,26 @@ DownloadResult download_dataset(const DownloadOptions& options, const DownloadPr
   }
   return result;
 }
+
+#else  // built without libcurl, OpenSSL and libarchive
+
+namespace {
+[[noreturn]] void no_download() {
+  throw std::runtime_error(
+      "this relnet was built without downloading (libcurl, OpenSSL and libarchive were not found; "
+      "cmake -DRELNET_WITH_DOWNLOAD=ON needs them): put the dataset's files under the data root by "
+      "hand");
+}
+}  // namespace
+
+std::string md5_hex(const void*, size_t) { no_download(); }
+std::string md5_file(const std::string&) { no_download(); }
+std::string fetch_url(const std::string&, const std::string&, int64_t, const DownloadProgress&) {
+  no_download();
+}
+void extract_archive(const std::string&, const std::string&) { no_download(); }
+DownloadResult download_dataset(const DownloadOptions&, const DownloadProgress&) { no_download(); }
+
+#endif  // RELNET_WITH_DOWNLOAD
 
 }  // namespace relnet

@@ -2,8 +2,10 @@
 // with OpenCV into one uint8 tensor.
 #include "relnet/data/image_folder.h"
 
+#ifdef RELNET_WITH_IMAGE_IO
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -127,6 +129,12 @@ void index_annotations(const fs::path& val, const std::vector<std::string>& clas
 
 // Decodes one file into `dst` (3 x side x side, CHW, RGB).
 void decode_into(const std::string& path, int64_t side, uint8_t* dst) {
+#ifndef RELNET_WITH_IMAGE_IO
+  (void)side;
+  (void)dst;
+  throw std::runtime_error("cannot decode '" + path + "': this relnet was built without image I/O "
+                           "(-DRELNET_WITH_IMAGE_IO=OFF), so image folders cannot be read");
+#else
   cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
   if (bgr.empty()) {
     throw std::runtime_error("cannot decode image '" + path +
@@ -146,6 +154,7 @@ void decode_into(const std::string& path, int64_t side, uint8_t* dst) {
       dst[2 * plane + y * side + x] = row[x][0];
     }
   }
+#endif
 }
 
 }  // namespace

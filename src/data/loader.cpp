@@ -20,7 +20,7 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
 
 ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
                          int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch,
-                         int64_t shard, int64_t shards)
+                         int64_t shard, int64_t shards, bool pin_memory)
     : dataset_(dataset),
       augmenter_(augmenter),
       K_(K),
@@ -28,6 +28,7 @@ ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augme
       prefetch_(std::max<int64_t>(1, prefetch)),
       shard_(shard),
       shards_(shards),
+      pin_memory_(pin_memory),
       seed_(seed),
       batches_per_epoch_(shards >= 1 ? dataset.size() / (batch_size * shards) : 0) {
   if (batch_size < 2) {
@@ -114,7 +115,8 @@ ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int
   const int64_t H = dataset_.images.size(2), W = dataset_.images.size(3);
   const int64_t image_size = 3 * H * W;
   const int64_t view_size = 3 * side * side;
-  auto views = torch::empty({K_ * B, 3, side, side}, torch::kFloat32);
+  auto views = torch::empty({K_ * B, 3, side, side},
+                            torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin_memory_));
   auto images = torch::empty({B}, torch::kInt64);
   float* out = views.data_ptr<float>();
   const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();

@@ -75,6 +75,7 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Te
   return m;
 }
 
+#ifdef RELNET_WITH_IMAGE_IO
 cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& query_labels,
                        const torch::Tensor& gallery_images, const torch::Tensor& gallery_labels,
                        const torch::Tensor& top, int64_t rows, int64_t k,
@@ -111,7 +112,10 @@ cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& q
   return tile_grid(tiles, static_cast<int>(k + 1), 4, row_labels, column_labels);
 }
 
+#endif
+
 RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
+  if (!opt.grid.empty()) require_image_io("--grid '" + opt.grid + "'");
   const auto t0 = std::chrono::steady_clock::now();
   const EvalData d = load_eval_data(opt, "retrieval");
   RetrievalResult r;
@@ -136,6 +140,7 @@ RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
                        {"mAP", r.metrics.mean_average_precision},
                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
+#ifdef RELNET_WITH_IMAGE_IO
   if (!opt.grid.empty()) {
     const ImageDataset train =
         load_dataset(d.dataset, d.data_root, Split::kTrain, opt.train_subset, d.image_side);
@@ -144,6 +149,7 @@ RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
     write_png(opt.grid, retrieval_grid(test.images, test.labels, train.images, train.labels,
                                        r.metrics.top, opt.grid_queries, grid_k, d.class_names));
   }
+#endif
   return r;
 }
 

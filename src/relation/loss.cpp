@@ -24,23 +24,30 @@ torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& ta
   return (torch::abs(1 - p_t).pow(options.gamma) * alpha_t * bce).mean();
 }
 
-PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+torch::Tensor pair_accuracy_counts(const torch::Tensor& logits, const torch::Tensor& targets) {
   torch::NoGradGuard no_grad;
   // round(sigmoid(x)) == 1 exactly when x > 0 (sigmoid(0) = 0.5 rounds to 0).
   const auto predicted = (logits.detach() > 0).to(torch::kFloat32);
   const auto correct = (predicted == targets).to(torch::kFloat32);
   const auto pos = targets > 0.5f;
   const auto neg = pos.logical_not();
-  const auto stats = torch::stack({correct.sum(), (correct * pos).sum(), pos.sum(),
-                                   (correct * neg).sum(), neg.sum()})
-                         .to(torch::kCPU, torch::kFloat64);
-  const auto* s = stats.data_ptr<double>();
+  return torch::stack({correct.sum(), (correct * pos).sum(), pos.sum(), (correct * neg).sum(),
+                       neg.sum()})
+      .to(torch::kFloat64);
+}
+
+PairAccuracy pair_accuracy_from_counts(const double* s) {
   PairAccuracy acc;
-  const double n = static_cast<double>(targets.numel());
+  const double n = s[2] + s[4];
   acc.all = n > 0 ? s[0] / n : 0;
   acc.positive = s[2] > 0 ? s[1] / s[2] : 0;
   acc.negative = s[4] > 0 ? s[3] / s[4] : 0;
   return acc;
+}
+
+PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const auto stats = pair_accuracy_counts(logits, targets).to(torch::kCPU).contiguous();
+  return pair_accuracy_from_counts(stats.data_ptr<double>());
 }
 
 }  // namespace relnet

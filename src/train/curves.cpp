@@ -64,6 +64,7 @@ RunCurves read_run_curves(const std::string& run_dir) {
   return run;
 }
 
+#ifdef RELNET_WITH_IMAGE_IO
 cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
   if (runs.empty()) throw std::invalid_argument("draw_curves: no run");
   const bool several = runs.size() > 1;
@@ -105,8 +106,15 @@ cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
   return draw_panels({loss, acc}, 700, 520);
 }
 
+#endif
+
 void write_curves_png(const std::string& path, const std::vector<RunCurves>& runs) {
+  require_image_io("drawing '" + path + "'");
+#ifdef RELNET_WITH_IMAGE_IO
   write_png(path, draw_curves(runs));
+#else
+  (void)runs;
+#endif
 }
 
 }  // namespace relnet

@@ -1,5 +1,6 @@
 // The self-supervised step with per-part timing.
 #include "relnet/train/step.h"
+#include "relnet/util/runtime.h"
 
 #include <torch/cuda.h>
 
@@ -38,21 +39,30 @@ StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes*
   auto t = Clock::now();
   for (auto& p : backbone_->parameters()) p.mutable_grad() = torch::Tensor();
   for (auto& p : head_->parameters()) p.mutable_grad() = torch::Tensor();
-  const torch::Tensor features = backbone_->forward(views);  // (K*B, D)
+  torch::Tensor features;
+  {
+    AutocastGuard autocast(views.device(), bf16_);
+    features = backbone_->forward(views);  // (K*B, D)
+  }
+  if (features.scalar_type() != torch::kFloat32) features = features.to(torch::kFloat32);
   lap(t, cuda, times ? &times->backbone_forward : nullptr);
 
   // The head works on a leaf copy of the features, so its backward stops there.
   const torch::Tensor leaf = features.detach().requires_grad_(true);
   torch::Tensor logits, targets;
-  if (straightforward_) {
-    const RelationPairs pairs = make_pairs(leaf, K_, aggregation_);  // (P, 2D), (P)
-    lap(t, cuda, times ? &times->pairs : nullptr);
-    logits = head_->forward(pairs.inputs);
-    targets = pairs.targets;
-  } else {
-    logits = head_->forward_views(leaf, K_, aggregation_);
-    targets = pair_index_for(leaf, K_).targets;
+  {
+    AutocastGuard autocast(views.device(), bf16_);
+    if (straightforward_) {
+      const RelationPairs pairs = make_pairs(leaf, K_, aggregation_);  // (P, 2D), (P)
+      lap(t, cuda, times ? &times->pairs : nullptr);
+      logits = head_->forward(pairs.inputs);
+      targets = pairs.targets;
+    } else {
+      logits = head_->forward_views(leaf, K_, aggregation_);
+      targets = pair_index_for(leaf, K_).targets;
+    }
   }
+  if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
   const torch::Tensor loss = relation_loss(logits, targets, loss_);
   lap(t, cuda, times ? &times->head_forward : nullptr);
 

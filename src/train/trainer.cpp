@@ -164,6 +164,7 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   if (writer) ensure_directory(dir);
 
   const torch::Device device = resolve_device(tc.device);
+  if (device.is_cuda()) configure_cudnn(tc.deterministic);
   // Processes on one machine share its cores.
   const int cores = std::max(1, hardware_threads() / local_world_size());
   const int threads = set_threads(tc.threads > 0 ? tc.threads : cores);
@@ -188,7 +189,7 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   const int64_t K = config.augment.K;
   const int64_t B = tc.batch_size;
   ViewBatcher batcher(data, augmenter, K, B, static_cast<uint64_t>(tc.seed), workers,
-                      config.data.prefetch, rank, world);
+                      config.data.prefetch, rank, world, /*pin_memory=*/device.is_cuda());
   const int64_t steps_per_epoch = batcher.batches_per_epoch();
 
   torch::manual_seed(static_cast<uint64_t>(tc.seed));
@@ -207,6 +208,7 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   // loss and gradients.
   RelationStep relation_step(backbone, head, K, aggregation, loss_options,
                              config.model.pairs_matrix);
+  relation_step.set_bf16(tc.precision == "bf16");
   const std::vector<torch::Tensor> backbone_params = backbone->parameters();
   const std::vector<torch::Tensor> head_params = head->parameters();
   std::vector<torch::Tensor> buffers = backbone->buffers();
@@ -284,6 +286,34 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
     return summary;
   }
 
+  // On CUDA, reading the loss every step would make the host wait for the
+  // GPU at every step: single-process CUDA runs keep each step's loss and
+  // pair counts on the device and read them at log steps, epoch ends and
+  // before any save (a non-finite loss is then reported for its own step,
+  // and nothing after it is saved).
+  const bool defer = device.is_cuda() && !group;
+  struct PendingStep {
+    torch::Tensor stats;  // (6) float64: loss, then pair_accuracy_counts
+    int64_t epoch, step, global_step;
+    double wait_s;
+  };
+  std::vector<PendingStep> pending;
+  auto fail_nonfinite = [&](double loss_value, int64_t ep, int64_t st, int64_t gs) {
+    std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
+    if (std::filesystem::exists(checkpoint_path)) {
+      try {
+        last_good = "the last good checkpoint is '" + checkpoint_path + "' (epoch " +
+                    std::to_string(load_checkpoint(checkpoint_path).meta.value("epoch", int64_t{0})) +
+                    "): lower train.lr and continue from it with --resume";
+      } catch (const std::exception&) {
+        last_good = "'" + checkpoint_path + "' is not readable: lower train.lr and restart";
+      }
+    }
+    throw std::runtime_error("loss became " + std::to_string(loss_value) + " at epoch " +
+                             std::to_string(ep + 1) + ", step " + std::to_string(st + 1) +
+                             " (global step " + std::to_string(gs + 1) +
+                             "); nothing of this step was saved; " + last_good);
+  };
   const int64_t total_steps = tc.epochs * steps_per_epoch;
   const int64_t first_global = start_epoch * steps_per_epoch + start_step;
   const auto t_train = Clock::now();
@@ -293,6 +323,22 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
     batcher.start_epoch(epoch, epoch == start_epoch ? start_step : 0);
     Window epoch_window, log_window;
     int64_t step = epoch == start_epoch ? start_step : 0;
+    auto flush_pending = [&] {
+      if (pending.empty()) return;
+      std::vector<torch::Tensor> rows;
+      for (const auto& p : pending) rows.push_back(p.stats);
+      const torch::Tensor all = torch::stack(rows).to(torch::kCPU).contiguous();
+      for (size_t i = 0; i < pending.size(); ++i) {
+        const double* r = all.data_ptr<double>() + i * 6;
+        if (!std::isfinite(r[0])) {
+          fail_nonfinite(r[0], pending[i].epoch, pending[i].step, pending[i].global_step);
+        }
+        const PairAccuracy a = pair_accuracy_from_counts(r + 1);
+        epoch_window.add(r[0], a, K * B * world, pending[i].wait_s);
+        log_window.add(r[0], a, K * B * world, pending[i].wait_s);
+      }
+      pending.clear();
+    };
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
                     steps_per_epoch);
     while (true) {
@@ -303,9 +349,18 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
 
       const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
       const StepOutput out = relation_step.forward_backward(views);  // loss, (P) logits
+      bool stop = stop_requested();
+      if (defer) {
+        // The step's figures stay on the GPU until the next log step.
+        pending.push_back({torch::cat({out.loss.detach().to(torch::kFloat64).view(1),
+                                       pair_accuracy_counts(out.logits, out.targets)}),
+                           epoch, step, global_step, wait_s});
+        optimizer.step();
+        ++step;
+        ++global_step;
+      } else {
       double loss_value = out.loss.item<double>();
       PairAccuracy acc = pair_accuracy(out.logits, out.targets);
-      bool stop = stop_requested();
       if (group) {
         head_reduction.wait();
         group->average_gradients(backbone_params);
@@ -322,31 +377,19 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
         acc.negative = v[3] / world;
         stop = v[4] > 0;
       }
-      if (!std::isfinite(loss_value)) {
-        std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
-        if (std::filesystem::exists(checkpoint_path)) {
-          try {
-            last_good = "the last good checkpoint is '" + checkpoint_path + "' (epoch " +
-                        std::to_string(load_checkpoint(checkpoint_path).meta.value("epoch", int64_t{0})) +
-                        "): lower train.lr and continue from it with --resume";
-          } catch (const std::exception&) {
-            last_good = "'" + checkpoint_path + "' is not readable: lower train.lr and restart";
-          }
-        }
-        throw std::runtime_error("loss became " + std::to_string(loss_value) + " at epoch " +
-                                 std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                 " (global step " + std::to_string(global_step + 1) +
-                                 "); nothing of this step was saved; " + last_good);
-      }
+      if (!std::isfinite(loss_value)) fail_nonfinite(loss_value, epoch, step, global_step);
       optimizer.step();
       ++step;
       ++global_step;
       epoch_window.add(loss_value, acc, K * B * world, wait_s);
       log_window.add(loss_value, acc, K * B * world, wait_s);
+      }
 
+      const bool log_now = global_step % tc.log_interval == 0 || step == steps_per_epoch;
+      if (log_now || stop) flush_pending();  // checked before anything is logged or saved
       const double done = static_cast<double>(global_step - first_global);
       const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
-      if (bar.enabled()) {
+      if (bar.enabled() && epoch_window.steps > 0) {
         const json r = epoch_window.record();
         bar.update(step,
                    fmt::format("loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s",
@@ -356,7 +399,7 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
                                r["images_per_s"].get<double>()),
                    eta);
       }
-      if (global_step % tc.log_interval == 0 || step == steps_per_epoch) {
+      if (log_now) {
         json rec = log_window.record();
         log_periodic(fmt::format(
             "epoch {}/{} step {}/{} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s "
@@ -410,7 +453,7 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
     if (group) rec["rank_param_hashes"] = rank_hashes();
     if (!writer) continue;
     metrics->write(rec);
-    try {
+    if (image_io_available()) try {
       write_curves_png(dir + "/curves.png", {read_run_curves(dir)});
     } catch (const std::exception& e) {
       spdlog::warn("could not draw '{}/curves.png': {}", dir, e.what());  // training goes on

@@ -1,6 +1,9 @@
 // Charts and grids on OpenCV canvases.
 #include "relnet/util/plot.h"
 
+#include <stdexcept>
+
+#ifdef RELNET_WITH_IMAGE_IO
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -12,8 +15,26 @@
 #include <stdexcept>
 
 #include "relnet/util/fs.h"
+#endif
 
 namespace relnet {
+
+bool image_io_available() {
+#ifdef RELNET_WITH_IMAGE_IO
+  return true;
+#else
+  return false;
+#endif
+}
+
+void require_image_io(const std::string& what) {
+  if (!image_io_available()) {
+    throw std::runtime_error(what + " needs image I/O, and this relnet was built without it "
+                             "(-DRELNET_WITH_IMAGE_IO=OFF; rebuild with OpenCV to enable it)");
+  }
+}
+
+#ifdef RELNET_WITH_IMAGE_IO
 namespace {
 
 const cv::Scalar kWhite(255, 255, 255);
@@ -329,5 +350,7 @@ void write_png(const std::string& path, const cv::Mat& image) {
   if (!ok) throw std::runtime_error("cannot encode '" + path + "' as PNG");
   write_file_atomic(path, png.data(), png.size());
 }
+
+#endif  // RELNET_WITH_IMAGE_IO
 
 }  // namespace relnet

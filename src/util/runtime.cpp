@@ -1,6 +1,8 @@
 // Process-wide runtime setup.
 #include "relnet/util/runtime.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <malloc.h>
 #include <unistd.h>
 
@@ -42,6 +44,39 @@ int set_threads(int64_t threads) {
   const int n = threads > 0 ? static_cast<int>(threads) : hardware_threads();
   at::set_num_threads(n);
   return at::get_num_threads();
+}
+
+AutocastGuard::AutocastGuard(torch::Device device, bool enabled)
+    : enabled_(enabled), cuda_(device.is_cuda()), previous_(false) {
+  if (!enabled_) return;
+  if (cuda_) {
+    previous_ = at::autocast::is_enabled();
+    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    previous_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!enabled_) return;
+  if (cuda_) {
+    at::autocast::set_enabled(previous_);
+    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+  }
+  if (!previous_) at::autocast::clear_cache();
+}
+
+void configure_cudnn(bool deterministic) {
+  at::globalContext().setBenchmarkCuDNN(!deterministic);
+  at::globalContext().setDeterministicCuDNN(deterministic);
 }
 
 torch::Device resolve_device(const std::string& name) {

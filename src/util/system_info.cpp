@@ -4,7 +4,12 @@
 #include <dlfcn.h>
 #include <spdlog/fmt/fmt.h>
 
+#ifdef RELNET_WITH_IMAGE_IO
 #include <opencv2/core/version.hpp>
+#define RELNET_OPENCV_VERSION CV_VERSION
+#else
+#define RELNET_OPENCV_VERSION "none (built without image I/O)"
+#endif
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -130,7 +135,7 @@ json system_info(const std::vector<std::string>& data_roots) {
   return json{
       {"relnet", {{"version", version()}, {"git_commit", git_commit()}}},
       {"libtorch", TORCH_VERSION},
-      {"opencv", CV_VERSION},
+      {"opencv", RELNET_OPENCV_VERSION},
       {"threads", {{"intra_op", at::get_num_threads()}, {"hardware", hardware_threads()}}},
       {"cuda_available", cuda},
       {"distributed", distributed_available()},

@@ -17,3 +17,9 @@ expect_fail() {
   [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc: $*"
   grep -qF -- "$pattern" <<<"$out" || fail "expected '$pattern' in the output of: $*"
 }
+
+# True when the binary was built with image I/O (OpenCV): pictures, image folders.
+has_image_io() {
+  "$RELNET_BIN" info --json --data-root /nonexistent | /usr/bin/python3 -c \
+    'import json, sys; sys.exit(0 if not json.load(sys.stdin)["opencv"].startswith("none") else 1)'
+}

@@ -33,6 +33,10 @@ struct DatasetSource {
 // Datasets relnet can download: cifar10, cifar100, stl10, fashion_mnist, mnist.
 const std::vector<DatasetSource>& download_sources();
 
+// True when relnet was built with downloading (libcurl, OpenSSL, libarchive);
+// without it the functions below throw std::runtime_error saying so.
+bool download_available();
+
 // The source of `dataset`; throws std::invalid_argument listing the choices.
 const DatasetSource& download_source(const std::string& dataset);
 

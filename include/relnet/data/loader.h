@@ -38,6 +38,9 @@ class ViewBatcher {
   // `prefetch` batches ready. The views of batch b of epoch e equal
   // augmenter.make_views(images, K, seed, e, b) for any worker count.
   //
+  // `pin_memory` (CUDA runs): views are built in page-locked host memory, so
+  // the copy to the GPU can be asynchronous.
+  //
   // Data parallelism: with `shards` > 1 this batcher hands out shard
   // `shard`'s part of every epoch: its local batch s is the global batch
   // s * shards + shard of the same permutation (images and views exactly as
@@ -46,7 +49,7 @@ class ViewBatcher {
   // epoch are disjoint and every rank takes the same number of steps.
   ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
               int64_t batch_size, uint64_t seed, int64_t workers, int64_t prefetch,
-              int64_t shard = 0, int64_t shards = 1);
+              int64_t shard = 0, int64_t shards = 1, bool pin_memory = false);
   ~ViewBatcher();
   ViewBatcher(const ViewBatcher&) = delete;
   ViewBatcher& operator=(const ViewBatcher&) = delete;
@@ -67,6 +70,7 @@ class ViewBatcher {
   const ImageDataset& dataset_;
   const ViewAugmenter& augmenter_;
   const int64_t K_, batch_size_, prefetch_, shard_, shards_;
+  const bool pin_memory_;
   const uint64_t seed_;
   int64_t batches_per_epoch_;
 

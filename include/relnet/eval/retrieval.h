@@ -7,13 +7,13 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/core.hpp>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "relnet/eval/features.h"
+#include "relnet/util/plot.h"
 
 namespace relnet {
 
@@ -55,10 +55,12 @@ struct RetrievalResult {
 // (top: (Q, >= k) gallery indices), each framed green when its label is the
 // query's and red otherwise. Rows are `rows` queries spread evenly over Q.
 // Images are (N, 3, H, W) uint8.
+#ifdef RELNET_WITH_IMAGE_IO
 cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& query_labels,
                        const torch::Tensor& gallery_images, const torch::Tensor& gallery_labels,
                        const torch::Tensor& top, int64_t rows, int64_t k,
                        const std::vector<std::string>& class_names);
+#endif
 
 // Features of both splits, then retrieval_metrics with the test split as
 // queries and the train split as gallery; writes the report atomically, and

@@ -37,4 +37,11 @@ struct PairAccuracy {
 };
 PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
 
+// The same counts as a (5) float64 tensor on the logits' device, without a
+// host synchronisation: correct, correct positives, positives, correct
+// negatives, negatives. pair_accuracy_from_counts turns them (on the CPU)
+// into a PairAccuracy.
+torch::Tensor pair_accuracy_counts(const torch::Tensor& logits, const torch::Tensor& targets);
+PairAccuracy pair_accuracy_from_counts(const double* counts);
+
 }  // namespace relnet

@@ -3,10 +3,10 @@
 // pairs) against epochs, for one run or several overlaid.
 #pragma once
 
-#include <opencv2/core.hpp>
-
 #include <string>
 #include <vector>
+
+#include "relnet/util/plot.h"
 
 namespace relnet {
 
@@ -26,10 +26,13 @@ struct RunCurves {
 // missing, not JSON lines, or holds no step or epoch record.
 RunCurves read_run_curves(const std::string& run_dir);
 
+#ifdef RELNET_WITH_IMAGE_IO
 // Loss and accuracy panels side by side (1400 x 520 pixels).
 cv::Mat draw_curves(const std::vector<RunCurves>& runs);
+#endif
 
-// draw_curves written as PNG to `path` (atomically).
+// draw_curves written as PNG to `path` (atomically). Throws
+// std::runtime_error when built without image I/O.
 void write_curves_png(const std::string& path, const std::vector<RunCurves>& runs);
 
 }  // namespace relnet

@@ -62,6 +62,11 @@ class RelationStep {
     head_grads_ready_ = std::move(callback);
   }
 
+  // bf16 mixed precision (train.precision): the forward passes of backbone
+  // and head run under autocast; features, logits and loss are fp32, and so
+  // are the weights and their gradients.
+  void set_bf16(bool bf16) { bf16_ = bf16; }
+
  private:
   Backbone backbone_;
   RelationHead head_;
@@ -70,6 +75,7 @@ class RelationStep {
   LossOptions loss_;
   bool straightforward_;
   std::function<void()> head_grads_ready_;
+  bool bf16_ = false;
 };
 
 }  // namespace relnet

@@ -3,15 +3,27 @@
 // callers decide what to show.
 #pragma once
 
-#include <opencv2/core.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#ifdef RELNET_WITH_IMAGE_IO
+#include <opencv2/core.hpp>
+#endif
+
 namespace relnet {
+
+// True when relnet was built with OpenCV (RELNET_WITH_IMAGE_IO): pictures,
+// image folders.
+bool image_io_available();
+
+// Throws std::runtime_error saying that `what` needs image I/O when relnet
+// was built without it; does nothing otherwise.
+void require_image_io(const std::string& what);
+
+#ifdef RELNET_WITH_IMAGE_IO
 
 enum class LineStyle { kSolid, kDashed, kDotted };
 
@@ -66,5 +78,7 @@ int tile_cell(int side, int min_cell = 80);
 // Encodes `image` as PNG and writes it atomically (temporary name + rename).
 // Throws std::runtime_error naming the path on failure.
 void write_png(const std::string& path, const cv::Mat& image);
+
+#endif  // RELNET_WITH_IMAGE_IO
 
 }  // namespace relnet

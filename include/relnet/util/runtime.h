@@ -25,6 +25,29 @@ int hardware_threads();
 // string is not a device.
 torch::Device resolve_device(const std::string& name);
 
+// Mixed precision: while alive (and `enabled`), LibTorch's autocast runs
+// eligible operations (convolutions, matrix products) in bfloat16 on
+// `device`'s type (CPU or CUDA). bf16 keeps fp32's exponent range, so no loss
+// scaling is needed. Restores the previous state on destruction.
+class AutocastGuard {
+ public:
+  AutocastGuard(torch::Device device, bool enabled);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool enabled_;
+  bool cuda_;
+  bool previous_;
+  at::ScalarType previous_dtype_ = at::kFloat;
+};
+
+// cuDNN: benchmark mode (fastest algorithms, measured per shape) unless
+// `deterministic`, which selects deterministic algorithms instead. No effect
+// without CUDA.
+void configure_cudnn(bool deterministic);
+
 // Installs SIGINT/SIGTERM handlers that raise the stop flag (a second signal
 // exits at once). Long loops poll stop_requested() between steps.
 void install_stop_handlers();
