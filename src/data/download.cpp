@@ -124,8 +124,9 @@ std::string expected_md5(const DatasetSource& source, const DownloadOptions& opt
 }
 
 // Why `folder` is not an intact copy of the dataset ("" when it is).
-std::string why_not_intact(const fs::path& folder, const DatasetSource& source,
-                           const DownloadOptions& options) {
+// (Unused in builds without downloading.)
+[[maybe_unused]] std::string why_not_intact(const fs::path& folder, const DatasetSource& source,
+                                            const DownloadOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) return "it does not exist";
   // Written by a verified download: the checksums it verified.
