@@ -129,7 +129,9 @@ int run_launch(const LaunchOptions& o) {
       if (code != 0 && !failed) {
         failed = true;
         result = code;
-        if (running > 0) {
+        // After a Ctrl-C every rank stops by itself at the same step, rank 0
+        // saving the checkpoint: let them finish rather than signal them again.
+        if (running > 0 && !forwarded) {
           spdlog::error("rank {} exited with code {}: stopping the other {} rank(s)",
                         o.node_rank * o.nproc + static_cast<int>(i), code, running);
           for (size_t j = 0; j < children.size(); ++j) {

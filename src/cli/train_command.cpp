@@ -77,7 +77,17 @@ int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* g
                config_to_json(config).dump());
   const TrainSummary s = train(config, opts.resume, group);
   if (s.interrupted) {
-    spdlog::warn("stopped after {} steps; continue with: {}", s.global_step, resume_command(opts));
+    std::string cmd = resume_command(opts);
+    if (group) {
+      // Every rank resumes together, the way they were started.
+      cmd = group->world_size() == local_world_size()
+                ? "relnet launch --nproc " + std::to_string(group->world_size()) + " -- " +
+                      cmd.substr(std::string("relnet ").size())
+                : "your launch command on every node, with: " + cmd;
+    }
+    if (!group || group->rank() == 0) {
+      spdlog::warn("stopped after {} steps; continue with: {}", s.global_step, cmd);
+    }
     return kExitInterrupted;
   }
   if (s.already_complete) return kExitOk;

@@ -43,6 +43,35 @@ assert last < first - 0.01, (first, last)
 print(f"2 ranks: {len(steps)} steps, identical weights at each, loss {first:.4f} -> {last:.4f}")
 PY
 
+# Ctrl-C on launch: every rank stops at the same step, rank 0 saves, exit 130;
+# then the group resumes and finishes, the ranks still identical.
+"$RELNET_BIN" launch --nproc 2 -- train --config "$cfg" "${common[@]}" --set train.epochs=3 \
+  --set data.subset=2048 --out-dir "$SCRATCH/resumed" >"$SCRATCH/int.out" 2>&1 &
+launch=$!
+for _ in $(seq 300); do
+  grep -q '"kind":"step"' "$SCRATCH/resumed/metrics.jsonl" 2>/dev/null && break
+  sleep 0.2
+done
+kill -INT "$launch"
+rc=0; wait "$launch" || rc=$?
+tail -3 "$SCRATCH/int.out"
+[ "$rc" -eq 130 ] || fail "interrupted launch exited $rc, expected 130"
+[ -s "$SCRATCH/resumed/checkpoint.pt" ] || fail "no checkpoint after Ctrl-C"
+grep -qF "continue with: relnet launch --nproc 2 -- train" "$SCRATCH/int.out" || fail "no resume hint"
+"$RELNET_BIN" launch --nproc 2 -- train --config "$cfg" "${common[@]}" --set train.epochs=3 \
+  --set data.subset=2048 --out-dir "$SCRATCH/resumed" --resume >"$SCRATCH/resume.out" 2>&1 \
+  || { cat "$SCRATCH/resume.out"; fail "resumed launch failed"; }
+grep -qF "resuming from" "$SCRATCH/resume.out" || fail "did not resume"
+/usr/bin/python3 - "$SCRATCH/resumed/metrics.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+epochs = [r for r in recs if r["kind"] == "epoch"]
+assert [r["epoch"] for r in epochs] == [1, 2, 3], [r["epoch"] for r in epochs]
+assert all(r["rank_param_hashes"][0] == r["rank_param_hashes"][1] for r in recs), "ranks differ"
+assert epochs[-1]["global_step"] == 3 * 64, epochs[-1]["global_step"]
+print("interrupted and resumed as a group: 3 epochs,", epochs[-1]["global_step"], "steps")
+PY
+
 # A killed rank: the survivor fails within the timeout (10 s) instead of hanging.
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port
