@@ -40,7 +40,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-
 // Running sums over a window of steps.
 struct Window {
   double loss = 0, acc = 0, pos = 0, neg = 0, wait = 0;

@@ -19,6 +19,13 @@ if "$RELNET_BIN" info --json | /usr/bin/python3 -c 'import json,sys; sys.exit(0 
   exit 0
 fi
 
+# Bad launch lines: one message each, exit 1.
+expect_fail 1 "give the command to run after --" -- "$RELNET_BIN" launch --nproc 2
+expect_fail 1 "--node-rank 2 must be < --nnodes 2" -- "$RELNET_BIN" launch --nnodes 2 --node-rank 2 \
+  --master-port 29500 -- train --config "$cfg"
+expect_fail 1 "every node needs the same --master-port" -- "$RELNET_BIN" launch --nnodes 2 -- train \
+  --config "$cfg"
+
 run="$SCRATCH/run"
 "$RELNET_BIN" launch --nproc 2 -- train --config "$cfg" "${common[@]}" --set train.epochs=3 \
   --out-dir "$run" >"$SCRATCH/launch.out" 2>&1 || { cat "$SCRATCH/launch.out"; fail "launch failed"; }
