@@ -76,6 +76,9 @@ struct ModelConfig {
   /// paper's code does, instead of projecting every view once. Same loss and
   /// gradients within float rounding, slower: for checking, not for use.
   bool pairs_matrix = false;
+  /// relnet's fused CPU kernels (Conv4's BatchNorm -> ReLU -> pooling, the
+  /// relation head over all pairs) instead of LibTorch's modules.
+  bool fused = true;
 };
 
 // The optimisation loop and its outputs.

@@ -65,6 +65,8 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
   Backbone backbone = make_backbone(o.backbone);
   const Aggregation aggregation = parse_aggregation(o.aggregation);
   RelationHead head(aggregated_size(aggregation, backbone->feature_size()));
+  backbone->set_fused(o.fused);
+  head->set_fused(o.fused);
   backbone->to(device);
   head->to(device);
   backbone->train();
@@ -116,6 +118,7 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
               {"device", device.str()},
               {"data", o.dataset.empty() ? "generated" : o.dataset},
               {"straightforward", o.straightforward},
+              {"fused", o.fused},
               {"precision", o.precision},
               {"images_per_s", static_cast<double>(o.K * o.batch) / step_s},
               {"seconds_per_step", step_s},
@@ -197,7 +200,9 @@ std::string format_bench(const json& r) {
       "  {:.0f} augmented images/s, {:.3f} s per step (median of {}), peak memory {:.0f} MB\n",
       r["backbone"].get<std::string>(), r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
       r["pairs_per_step"].get<int64_t>(), r["threads"].get<int>(), r["workers"].get<int64_t>(),
-      r["device"].get<std::string>(), r["straightforward"].get<bool>() ? ", straightforward pairs" : "",
+      r["device"].get<std::string>(),
+      std::string(r["straightforward"].get<bool>() ? ", straightforward pairs" : "") +
+          (r.value("fused", true) ? "" : ", unfused"),
       r["images_per_s"].get<double>(), r["seconds_per_step"].get<double>(),
       r["steps"].get<int64_t>(), r["peak_rss_mb"].get<double>());
   out << "  split (s):";

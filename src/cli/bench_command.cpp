@@ -36,6 +36,8 @@ void setup_bench(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--straightforward", o->straightforward,
                 "Build the pairs matrix as the paper's code does (for comparison)");
+  cmd->add_flag("!--unfused", o->fused,
+                "LibTorch's modules instead of relnet's fused kernels (model.fused=false)");
   cmd->add_flag("--linear-eval", o->linear_eval,
                 "Time linear evaluation (features once + classifier epochs) instead");
   cmd->add_option("--epochs", o->epochs, "Linear evaluation epochs")->capture_default_str();

@@ -1,6 +1,10 @@
 // Conv4 backbone of the reference implementation.
 #include "relnet/models/conv4.h"
 
+#include "relnet/models/fused_batchnorm.h"
+
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 
 namespace relnet {
@@ -32,6 +36,17 @@ Conv4Impl::Conv4Impl() {
 
 torch::Tensor Conv4Impl::forward(torch::Tensor x) {
   x = to_channels_last(x);
+  // The fused path needs float32 activations: not under bf16 autocast.
+  if (fused() && is_training() && fused_batchnorm_applies(x) && !at::autocast::is_cpu_enabled()) {
+    torch::nn::Sequential* layers[] = {&layer1_, &layer2_, &layer3_, &layer4_};
+    for (int i = 0; i < 4; ++i) {
+      torch::nn::Sequential& layer = *layers[i];
+      x = layer[0]->as<torch::nn::Conv2d>()->forward(x);
+      x = batchnorm_relu_pool(x, *layer[1]->as<torch::nn::BatchNorm2d>(),
+                              i == 3 ? FusedPool::kGlobal : FusedPool::kAvg2);
+    }
+    return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
+  }
   x = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(x))));
   return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
 }

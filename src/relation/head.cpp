@@ -1,6 +1,10 @@
 // Relation head (the reference's relation_module).
 #include "relnet/relation/head.h"
 
+#include "relnet/relation/fused_head.h"
+
+#include <ATen/autocast_mode.h>
+
 namespace relnet {
 
 RelationHeadImpl::RelationHeadImpl(int64_t input_size, int64_t hidden) {
@@ -22,19 +26,25 @@ torch::Tensor RelationHeadImpl::forward_views(const torch::Tensor& features, int
   const int64_t D = features.size(1);
   const torch::Tensor& w = fc1_->weight;  // (H, in)
   const torch::Tensor& b = fc1_->bias;    // (H)
-  torch::Tensor hidden;                   // (P, H)
+  // Per-view projections: hidden_p = left[l_p] + right[r_p].
+  torch::Tensor left, right;  // (K*B, H)
   if (aggregation == Aggregation::kCat) {
     TORCH_CHECK(w.size(1) == 2 * D, "relation head expects ", w.size(1) / 2, "-wide features, got ", D);
-    const torch::Tensor left = torch::mm(features, w.narrow(1, 0, D).t());       // (K*B, H)
-    const torch::Tensor right = torch::addmm(b, features, w.narrow(1, D, D).t());  // (K*B, H)
-    hidden = left.index_select(0, index.left) + right.index_select(0, index.right);
+    left = torch::mm(features, w.narrow(1, 0, D).t());
+    right = torch::addmm(b, features, w.narrow(1, D, D).t());
   } else {
     TORCH_CHECK(w.size(1) == D, "relation head expects ", w.size(1), "-wide features, got ", D);
-    torch::Tensor projected = torch::mm(features, w.t());  // (K*B, H)
-    if (aggregation == Aggregation::kMean) projected = projected * 0.5;
-    hidden = torch::add(projected.index_select(0, index.left) + projected.index_select(0, index.right),
-                        b);
+    left = torch::mm(features, w.t());
+    if (aggregation == Aggregation::kMean) left = left * 0.5;
+    right = left + b;
   }
+  if (fused_ && is_training() && fused_pair_head_applies(left, right) &&
+      !at::autocast::is_cpu_enabled()) {
+    return fused_pair_head(left, right, index.left, index.right, *bn_, *fc2_,
+                           act_->options.negative_slope());
+  }
+  const torch::Tensor hidden =  // (P, H)
+      left.index_select(0, index.left) + right.index_select(0, index.right);
   return fc2_->forward(act_->forward(bn_->forward(hidden))).squeeze(1);
 }
 

@@ -197,6 +197,8 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   const LossOptions loss_options{parse_loss(config.model.loss), config.model.focal_gamma,
                                  config.model.focal_alpha};
   RelationHead head(aggregated_size(aggregation, backbone->feature_size()), config.model.head_hidden);
+  backbone->set_fused(config.model.fused);
+  head->set_fused(config.model.fused);
   backbone->to(device);
   head->to(device);
   std::vector<torch::Tensor> params = backbone->parameters();

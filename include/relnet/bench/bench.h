@@ -26,6 +26,8 @@ struct BenchOptions {
   std::string device = "cpu";
   // Build the pairs matrix and feed it to the head, as the paper's code does.
   bool straightforward = false;
+  // relnet's fused kernels (model.fused); false = LibTorch's modules.
+  bool fused = true;
   std::string precision = "fp32";  // fp32 | bf16 (autocast of the forward passes)
   // Linear evaluation instead of training: features once, then the classifier.
   bool linear_eval = false;

@@ -18,6 +18,15 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t feature_size() const = 0;
   // Registry name ("conv4").
   virtual std::string name() const = 0;
+
+  // relnet's fused CPU kernels (models/fused_batchnorm.h) where the backbone
+  // has them (Conv4 while training), or LibTorch's modules throughout: the
+  // same results within float rounding. On by default.
+  void set_fused(bool on) { fused_ = on; }
+  bool fused() const { return fused_; }
+
+ private:
+  bool fused_ = true;
 };
 
 using Backbone = std::shared_ptr<BackboneImpl>;

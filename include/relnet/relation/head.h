@@ -22,13 +22,22 @@ class RelationHeadImpl : public torch::nn::Module {
   // W_a f_i + W_b f_j (cat; W f_i + W f_j for sum, half that for mean), so
   // every view is projected once (K*B rows, not K(K-1)B) and the two
   // projections of each pair are added. `max` takes the straightforward path.
+  // While training on CPU in float32 (and fused(), the default), the pairs'
+  // BatchNorm -> LeakyReLU -> Linear runs as one kernel that never stores
+  // the (P, hidden) matrix (relation/fused_head.h).
   torch::Tensor forward_views(const torch::Tensor& features, int64_t K, Aggregation aggregation);
+
+  // relnet's fused kernel in forward_views, or LibTorch's modules: the same
+  // results within float rounding. On by default.
+  void set_fused(bool on) { fused_ = on; }
+  bool fused() const { return fused_; }
 
  private:
   torch::nn::Linear fc1_{nullptr};
   torch::nn::BatchNorm1d bn_{nullptr};
   torch::nn::LeakyReLU act_{nullptr};
   torch::nn::Linear fc2_{nullptr};
+  bool fused_ = true;
 };
 TORCH_MODULE(RelationHead);
 

@@ -1,0 +1,351 @@
+// Fused BatchNorm2d -> ReLU -> average pooling on channels-last float
+// activations: rows of C channels, M = N*H*W rows.
+#include "relnet/models/fused_batchnorm.h"
+
+#include "relnet/util/parallel.h"
+
+#include <cmath>
+#include <vector>
+
+namespace relnet {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct Shape {
+  int64_t N, C, H, W;
+  bool global;
+  int64_t Ho() const { return global ? 1 : H / 2; }
+  int64_t Wo() const { return global ? 1 : W / 2; }
+};
+
+// The kernels walk image lines: line (n, h) is W*C contiguous floats, L of
+// them. Per-channel constants are tiled W times to length L, so every inner
+// loop runs over a whole line and vectorises even for Conv4's 8 channels
+// (a loop over C = 8 alone is shorter than one AVX-512 register).
+
+// Adds a line of L = W*C per-position sums into per-channel `sum`.
+RELNET_INLINE void fold_line(const float* line, int64_t W, int64_t C, double* sum) {
+  for (int64_t w = 0; w < W; ++w) {
+    for (int64_t c = 0; c < C; ++c) sum[c] += line[w * C + c];
+  }
+}
+
+// Sums of x and x^2 per channel over lines [l0, l1): float partial sums over
+// short blocks, accumulated in double.
+RELNET_SIMD void line_moments(const float* __restrict x, int64_t l0, int64_t l1, int64_t W,
+                              int64_t C, float* __restrict s, float* __restrict q,
+                              double* __restrict sum, double* __restrict sumsq) {
+  constexpr int64_t kBlock = 8;
+  const int64_t L = W * C;
+  for (int64_t b = l0; b < l1; b += kBlock) {
+    const int64_t e = std::min(l1, b + kBlock);
+    for (int64_t j = 0; j < L; ++j) s[j] = q[j] = 0.f;
+    for (int64_t r = b; r < e; ++r) {
+      const float* __restrict line = x + r * L;
+      for (int64_t j = 0; j < L; ++j) {
+        s[j] += line[j];
+        q[j] += line[j] * line[j];
+      }
+    }
+    fold_line(s, W, C, sum);
+    fold_line(q, W, C, sumsq);
+  }
+}
+
+// out = avgpool2(relu(scale * x + shift)) for images [n0, n1).
+RELNET_SIMD void forward_avg2(const float* __restrict x, float* __restrict out, int64_t n0, int64_t n1, const Shape& sh,
+                              const float* scale, const float* shift) {
+  const int64_t C = sh.C, H = sh.H, W = sh.W, Ho = sh.Ho(), Wo = sh.Wo();
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t ho = 0; ho < Ho; ++ho) {
+      for (int64_t wo = 0; wo < Wo; ++wo) {
+        const float* a = x + ((n * H + 2 * ho) * W + 2 * wo) * C;
+        const float* b = a + C;
+        const float* c2 = a + W * C;
+        const float* d = c2 + C;
+        float* o = out + ((n * Ho + ho) * Wo + wo) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const float s = scale[c], t = shift[c];
+          o[c] = 0.25f * (std::max(a[c] * s + t, 0.f) + std::max(b[c] * s + t, 0.f) +
+                          std::max(c2[c] * s + t, 0.f) + std::max(d[c] * s + t, 0.f));
+        }
+      }
+    }
+  }
+}
+
+// out = mean over (H, W) of relu(scale * x + shift) for images [n0, n1).
+RELNET_SIMD void forward_global(const float* __restrict x, float* __restrict out, int64_t n0, int64_t n1, const Shape& sh,
+                                const float* __restrict scale, const float* __restrict shift,
+                                float* __restrict acc) {
+  const int64_t C = sh.C, HW = sh.H * sh.W;
+  const float inv = 1.f / static_cast<float>(HW);
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t c = 0; c < C; ++c) acc[c] = 0.f;
+    for (int64_t r = 0; r < HW; ++r) {
+      const float* row = x + (n * HW + r) * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += std::max(row[c] * scale[c] + shift[c], 0.f);
+    }
+    for (int64_t c = 0; c < C; ++c) out[n * C + c] = acc[c] * inv;
+  }
+}
+
+// Per-channel constants of the backward pass, tiled to a line's length.
+struct Tiled {
+  std::vector<float> scale, shift, mean, invstd, a, b, c;
+};
+
+// The gradient at BatchNorm-ReLU's output along line (n, h), before the
+// ReLU mask: the pooled gradient spread over its window (times 1/4, or
+// 1/(H*W) for the global pool), zero where no window covers.
+RELNET_INLINE void spread_gradient(const float* __restrict g, const Shape& sh, int64_t n,
+                                   int64_t h, float* __restrict out) {
+  const int64_t C = sh.C, W = sh.W;
+  if (sh.global) {
+    const float k = 1.f / static_cast<float>(sh.H * sh.W);
+    for (int64_t w = 0; w < W; ++w) {
+      for (int64_t c = 0; c < C; ++c) out[w * C + c] = k * g[n * C + c];
+    }
+    return;
+  }
+  const int64_t Ho = sh.Ho(), Wo = sh.Wo();
+  if (h >= 2 * Ho) {
+    for (int64_t j = 0; j < W * C; ++j) out[j] = 0.f;
+    return;
+  }
+  const float* __restrict gl = g + (n * Ho + h / 2) * Wo * C;
+  for (int64_t w = 0; w < 2 * Wo; ++w) {
+    for (int64_t c = 0; c < C; ++c) out[w * C + c] = 0.25f * gl[(w / 2) * C + c];
+  }
+  for (int64_t j = 2 * Wo * C; j < W * C; ++j) out[j] = 0.f;
+}
+
+// Backward, first pass: per channel, sum of du and of du * xhat over images
+// [n0, n1), where du is the gradient at BatchNorm's output (zero where ReLU
+// was off).
+RELNET_SIMD void backward_sums(const float* __restrict x, const float* __restrict g, int64_t n0,
+                               int64_t n1, const Shape& sh, const Tiled& t,
+                               float* __restrict spread, float* __restrict s,
+                               float* __restrict q, double* __restrict sum_du,
+                               double* __restrict sum_du_xhat) {
+  const int64_t L = sh.W * sh.C;
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict mean = t.mean.data();
+  const float* __restrict invstd = t.invstd.data();
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t j = 0; j < L; ++j) s[j] = q[j] = 0.f;
+    for (int64_t h = 0; h < sh.H; ++h) {
+      spread_gradient(g, sh, n, h, spread);
+      const float* __restrict line = x + (n * sh.H + h) * L;
+      for (int64_t j = 0; j < L; ++j) {
+        const float gj = spread[j];
+        const float du = line[j] * scale[j] + shift[j] > 0.f ? gj : 0.f;
+        s[j] += du;
+        q[j] += du * ((line[j] - mean[j]) * invstd[j]);
+      }
+    }
+    fold_line(s, sh.W, sh.C, sum_du);
+    fold_line(q, sh.W, sh.C, sum_du_xhat);
+  }
+}
+
+// Backward, second pass: dx = gamma * invstd * (du - mean(du) - xhat *
+// mean(du * xhat)) = a * du - b - c * xhat with per-channel a, b, c.
+RELNET_SIMD void backward_dx(const float* __restrict x, const float* __restrict g,
+                             float* __restrict dx, int64_t n0, int64_t n1, const Shape& sh,
+                             const Tiled& t, float* __restrict spread) {
+  const int64_t L = sh.W * sh.C;
+  const float* __restrict scale = t.scale.data();
+  const float* __restrict shift = t.shift.data();
+  const float* __restrict mean = t.mean.data();
+  const float* __restrict invstd = t.invstd.data();
+  const float* __restrict a = t.a.data();
+  const float* __restrict b = t.b.data();
+  const float* __restrict c = t.c.data();
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t h = 0; h < sh.H; ++h) {
+      spread_gradient(g, sh, n, h, spread);
+      const int64_t offset = (n * sh.H + h) * L;
+      const float* __restrict line = x + offset;
+      float* __restrict out = dx + offset;
+      for (int64_t j = 0; j < L; ++j) {
+        const float gj = spread[j];
+        const float du = line[j] * scale[j] + shift[j] > 0.f ? gj : 0.f;
+        out[j] = a[j] * du - b[j] - c[j] * ((line[j] - mean[j]) * invstd[j]);
+      }
+    }
+  }
+}
+
+// v (C) repeated W times.
+std::vector<float> tile(const float* v, int64_t C, int64_t W) {
+  std::vector<float> out(W * C);
+  for (int64_t w = 0; w < W; ++w) std::copy(v, v + C, out.begin() + w * C);
+  return out;
+}
+
+Shape shape_of(const Tensor& x, bool global) {
+  return {x.size(0), x.size(1), x.size(2), x.size(3), global};
+}
+
+// Channels-last view as (N*H*W, C) rows; the tensor keeps the memory alive.
+Tensor rows_of(const Tensor& x) { return x.contiguous(at::MemoryFormat::ChannelsLast); }
+
+// Per-channel scale = gamma * invstd and shift = beta - mean * scale.
+void affine_of(const float* gamma, const float* beta, const float* mean, const float* invstd,
+               int64_t C, float* scale, float* shift) {
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = gamma[c] * invstd[c];
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+}
+
+class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
+ public:
+  static Tensor forward(AutogradContext* ctx, const Tensor& input, const Tensor& gamma,
+                        const Tensor& beta, Tensor running_mean, Tensor running_var, double momentum,
+                        double eps, bool global) {
+    const Tensor x = rows_of(input);
+    const Shape sh = shape_of(x, global);
+    const int64_t C = sh.C, HW = sh.H * sh.W, M = sh.N * HW;
+    TORCH_CHECK(M > 1, "BatchNorm needs more than one value per channel, got input ", x.sizes());
+    TORCH_CHECK(global || (sh.H >= 2 && sh.W >= 2), "2x2 average pooling of ", x.sizes());
+    const float* xp = x.data_ptr<float>();
+
+    // Batch statistics, over the N*H lines of W*C floats.
+    const int64_t lines = sh.N * sh.H, L = sh.W * C;
+    const int64_t chunks = chunk_count(lines, 64);
+    std::vector<double> sums(2 * chunks * C, 0.0);
+    std::vector<float> scratch(2 * chunks * L);
+    parallel_chunks(lines, chunks, [&](int64_t k, int64_t l0, int64_t l1) {
+      line_moments(xp, l0, l1, sh.W, C, &scratch[2 * k * L], &scratch[(2 * k + 1) * L],
+                   &sums[2 * k * C], &sums[(2 * k + 1) * C]);
+    });
+    Tensor mean = torch::empty({C}, x.options());
+    Tensor invstd = torch::empty({C}, x.options());
+    std::vector<double> var(C);
+    for (int64_t c = 0; c < C; ++c) {
+      double s = 0, q = 0;
+      for (int64_t k = 0; k < chunks; ++k) {
+        s += sums[2 * k * C + c];
+        q += sums[(2 * k + 1) * C + c];
+      }
+      const double m = s / static_cast<double>(M);
+      var[c] = std::max(0.0, q / static_cast<double>(M) - m * m);
+      mean.data_ptr<float>()[c] = static_cast<float>(m);
+      invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var[c] + eps));
+    }
+    {  // running statistics, as BatchNorm2d in training mode
+      torch::NoGradGuard no_grad;
+      const Tensor unbiased =
+          torch::tensor(std::vector<double>(var), torch::kFloat64).mul_(double(M) / double(M - 1));
+      running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()), momentum);
+      running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype()), momentum);
+    }
+
+    std::vector<float> scale(C), shift(C);
+    const Tensor g32 = gamma.contiguous(), b32 = beta.contiguous();
+    affine_of(g32.data_ptr<float>(), b32.data_ptr<float>(), mean.data_ptr<float>(),
+              invstd.data_ptr<float>(), C, scale.data(), shift.data());
+    Tensor out = torch::empty({sh.N, C, sh.Ho(), sh.Wo()},
+                              x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    float* op = out.data_ptr<float>();
+    const int64_t image_chunks = chunk_count(sh.N, 8);
+    std::vector<float> acc(image_chunks * C);
+    parallel_chunks(sh.N, image_chunks, [&](int64_t k, int64_t n0, int64_t n1) {
+      if (global) {
+        forward_global(xp, op, n0, n1, sh, scale.data(), shift.data(), &acc[k * C]);
+      } else {
+        forward_avg2(xp, op, n0, n1, sh, scale.data(), shift.data());
+      }
+    });
+    ctx->save_for_backward({x, g32, b32, mean, invstd});
+    ctx->saved_data["global"] = global;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor& x = saved[0];
+    const Tensor& gamma = saved[1];
+    const Tensor& beta = saved[2];
+    const float* mean = saved[3].data_ptr<float>();
+    const float* invstd = saved[4].data_ptr<float>();
+    const bool global = ctx->saved_data["global"].toBool();
+    const Shape sh = shape_of(x, global);
+    const int64_t C = sh.C, M = sh.N * sh.H * sh.W;
+    const Tensor g = grads[0].to(torch::kFloat32).contiguous(at::MemoryFormat::ChannelsLast);
+    const float* gp = g.data_ptr<float>();
+    const float* xp = x.data_ptr<float>();
+
+    std::vector<float> scale(C), shift(C);
+    affine_of(gamma.data_ptr<float>(), beta.data_ptr<float>(), mean, invstd, C, scale.data(),
+              shift.data());
+    const int64_t L = sh.W * C;
+    Tiled t{tile(scale.data(), C, sh.W), tile(shift.data(), C, sh.W), tile(mean, C, sh.W),
+            tile(invstd, C, sh.W), {}, {}, {}};
+    const int64_t chunks = chunk_count(sh.N, 8);
+    std::vector<double> sums(2 * chunks * C, 0.0);
+    std::vector<float> scratch(3 * chunks * L);
+    parallel_chunks(sh.N, chunks, [&](int64_t k, int64_t n0, int64_t n1) {
+      backward_sums(xp, gp, n0, n1, sh, t, &scratch[3 * k * L], &scratch[(3 * k + 1) * L],
+                    &scratch[(3 * k + 2) * L], &sums[2 * k * C], &sums[(2 * k + 1) * C]);
+    });
+    Tensor dgamma = torch::empty({C}, gamma.options());
+    Tensor dbeta = torch::empty({C}, gamma.options());
+    std::vector<float> a(C), b(C), cc(C);
+    for (int64_t c = 0; c < C; ++c) {
+      double s = 0, q = 0;
+      for (int64_t k = 0; k < chunks; ++k) {
+        s += sums[2 * k * C + c];
+        q += sums[(2 * k + 1) * C + c];
+      }
+      dbeta.data_ptr<float>()[c] = static_cast<float>(s);
+      dgamma.data_ptr<float>()[c] = static_cast<float>(q);
+      a[c] = scale[c];
+      b[c] = static_cast<float>(scale[c] * s / static_cast<double>(M));
+      cc[c] = static_cast<float>(scale[c] * q / static_cast<double>(M));
+    }
+    t.a = tile(a.data(), C, sh.W);
+    t.b = tile(b.data(), C, sh.W);
+    t.c = tile(cc.data(), C, sh.W);
+    Tensor dx = torch::empty_like(x, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    float* dxp = dx.data_ptr<float>();
+    parallel_chunks(sh.N, chunks, [&](int64_t k, int64_t n0, int64_t n1) {
+      backward_dx(xp, gp, dxp, n0, n1, sh, t, &scratch[3 * k * L]);
+    });
+    return {dx, dgamma, dbeta, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+bool fused_batchnorm_applies(const torch::Tensor& x) {
+  return x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+}
+
+torch::Tensor batchnorm_relu_pool(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
+                                  FusedPool pool) {
+  TORCH_CHECK(fused_batchnorm_applies(x), "fused BatchNorm takes 4-D float32 CPU tensors, got ",
+              x.sizes(), " ", x.scalar_type(), " on ", x.device());
+  TORCH_CHECK(bn.options.affine() && bn.options.track_running_stats(),
+              "fused BatchNorm needs an affine BatchNorm2d that tracks running statistics");
+  TORCH_CHECK(x.size(1) == bn.options.num_features(), "BatchNorm2d of ", bn.options.num_features(),
+              " channels given ", x.size(1));
+  double momentum = 0.0;
+  {
+    torch::NoGradGuard no_grad;
+    bn.num_batches_tracked.add_(1);
+    momentum = bn.options.momentum().has_value()
+                   ? *bn.options.momentum()
+                   : 1.0 / static_cast<double>(bn.num_batches_tracked.item<int64_t>());
+  }
+  return BatchNormReluPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
+                                  bn.options.eps(), pool == FusedPool::kGlobal);
+}
+
+}  // namespace relnet

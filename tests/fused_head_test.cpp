@@ -1,0 +1,135 @@
+// The fused relation-head kernel against LibTorch's modules.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "relnet/relation/fused_head.h"
+#include "relnet/relation/head.h"
+#include "relnet/relation/loss.h"
+#include "relnet/relation/pairs.h"
+#include "test_util.h"
+
+namespace relnet {
+namespace {
+
+using relnet::testing::error_of;
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
+                  double rtol = 1e-4, double atol = 1e-5) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  EXPECT_TRUE(torch::allclose(a, b, rtol, atol))
+      << what << ": max difference " << (a - b).abs().max().item<double>();
+}
+
+struct Modules {
+  torch::nn::BatchNorm1d bn;
+  torch::nn::Linear fc;
+};
+
+Modules make_modules(int64_t H, uint64_t seed) {
+  torch::manual_seed(seed);
+  Modules m{torch::nn::BatchNorm1d(H), torch::nn::Linear(H, 1)};
+  torch::NoGradGuard no_grad;
+  m.bn->weight.uniform_(0.5, 1.5);
+  m.bn->bias.uniform_(-0.5, 0.5);
+  return m;
+}
+
+// The kernel on its own, on pairs of a random index with rows used
+// unequally often and a hidden width that is not a multiple of the vector
+// width: logits, all six gradients and the running statistics.
+TEST(FusedPairHeadTest, EqualsBatchNormLeakyReluLinear) {
+  const int64_t R = 9, H = 21, P = 300;
+  Modules f = make_modules(H, 7), p = make_modules(H, 7);
+  for (int step = 0; step < 2; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    const torch::Tensor li = torch::randint(0, R, {P}, torch::kInt64);
+    const torch::Tensor ri = torch::randint(0, R - 3, {P}, torch::kInt64);
+    const torch::Tensor lbase = torch::randn({R, H}) + 0.5, rbase = torch::randn({R, H});
+    const torch::Tensor l1 = lbase.clone().requires_grad_(true), r1 = rbase.clone().requires_grad_(true);
+    const torch::Tensor l2 = lbase.clone().requires_grad_(true), r2 = rbase.clone().requires_grad_(true);
+    f.bn->zero_grad();
+    f.fc->zero_grad();
+    p.bn->zero_grad();
+    p.fc->zero_grad();
+    const torch::Tensor out = fused_pair_head(l1, r1, li, ri, *f.bn, *f.fc, 0.01);
+    const torch::Tensor ref =
+        p.fc->forward(torch::leaky_relu(p.bn->forward(l2.index_select(0, li) + r2.index_select(0, ri)),
+                                        0.01))
+            .squeeze(1);
+    expect_close(out, ref, "logits");
+    const torch::Tensor grad = torch::randn({P});
+    out.backward(grad);
+    ref.backward(grad);
+    expect_close(l1.grad(), l2.grad(), "d left");
+    expect_close(r1.grad(), r2.grad(), "d right");
+    expect_close(f.bn->weight.grad(), p.bn->weight.grad(), "d bn weight");
+    expect_close(f.bn->bias.grad(), p.bn->bias.grad(), "d bn bias");
+    expect_close(f.fc->weight.grad(), p.fc->weight.grad(), "d fc weight");
+    expect_close(f.fc->bias.grad(), p.fc->bias.grad(), "d fc bias");
+    expect_close(f.bn->running_mean, p.bn->running_mean, "running mean", 1e-5, 1e-6);
+    expect_close(f.bn->running_var, p.bn->running_var, "running var", 1e-5, 1e-6);
+    EXPECT_EQ(f.bn->num_batches_tracked.item<int64_t>(), p.bn->num_batches_tracked.item<int64_t>());
+  }
+}
+
+// The head as training uses it, on enough pairs for several chunks (run on
+// one thread and on two): fused and unfused give the same logits, loss and
+// gradients of the features and of every head parameter.
+TEST(FusedPairHeadTest, RelationHeadFusedEqualsUnfusedForLinearAggregations) {
+  const int threads = at::get_num_threads();
+  for (const int t : {1, 2}) {
+    at::set_num_threads(t);
+    for (const auto agg : {Aggregation::kCat, Aggregation::kSum, Aggregation::kMean}) {
+      SCOPED_TRACE(to_string(agg) + ", " + std::to_string(t) + " threads");
+      const int64_t K = 10, B = 64, D = 16;  // 5,760 pairs
+      const torch::Tensor base = torch::randn({K * B, D});
+      const auto run = [&](bool fused) {
+        torch::manual_seed(12);
+        RelationHead head(aggregated_size(agg, D), 40);
+        head->set_fused(fused);
+        torch::Tensor features = base.clone().requires_grad_(true);
+        const torch::Tensor logits = head->forward_views(features, K, agg);
+        const torch::Tensor loss = relation_loss(logits, pair_index_for(features, K).targets);
+        loss.backward();
+        std::vector<torch::Tensor> out = {logits.detach(), loss.detach(), features.grad()};
+        for (const auto& p : head->parameters()) out.push_back(p.grad());
+        for (const auto& b : head->buffers()) out.push_back(b.to(torch::kFloat64));
+        return out;
+      };
+      const auto fused = run(true), plain = run(false);
+      ASSERT_EQ(fused.size(), plain.size());
+      for (size_t i = 0; i < fused.size(); ++i) expect_close(fused[i], plain[i], "tensor " + std::to_string(i));
+    }
+  }
+  at::set_num_threads(threads);
+}
+
+TEST(FusedPairHeadTest, EvaluationModeUsesTheRunningStatistics) {
+  const int64_t K = 3, B = 4, D = 6;
+  torch::manual_seed(13);
+  RelationHead head(2 * D, 8);
+  const torch::Tensor features = torch::randn({K * B, D});
+  head->forward_views(features, K, Aggregation::kCat);  // one training step's statistics
+  head->eval();
+  const torch::Tensor projected = head->forward_views(features, K, Aggregation::kCat);
+  const torch::Tensor straight = head->forward(make_pairs(features, K, Aggregation::kCat).inputs);
+  expect_close(projected, straight, "eval logits");
+}
+
+TEST(FusedPairHeadTest, RefusesWhatItCannotTake) {
+  Modules m = make_modules(4, 1);
+  const torch::Tensor idx = torch::zeros({3}, torch::kInt64);
+  EXPECT_NE(error_of([&] {
+              fused_pair_head(torch::randn({2, 4}), torch::randn({2, 5}), idx, idx, *m.bn, *m.fc, 0.01);
+            }).find("equal-shaped"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              fused_pair_head(torch::randn({2, 4}), torch::randn({2, 4}), idx,
+                              torch::zeros({2}, torch::kInt64), *m.bn, *m.fc, 0.01);
+            }).find("equal-length"),
+            std::string::npos);
+  EXPECT_FALSE(fused_pair_head_applies(torch::randn({2, 4}, torch::kFloat64), torch::randn({2, 4}, torch::kFloat64)));
+}
+
+}  // namespace
+}  // namespace relnet
