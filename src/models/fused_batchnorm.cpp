@@ -98,6 +98,19 @@ struct Tiled {
   std::vector<float> scale, shift, mean, invstd, a, b, c;
 };
 
+// out[2w], out[2w + 1] = g[w] / 4 for blocks of C channels; with C known at
+// compile time each block is one vector operation.
+template <int64_t C>
+RELNET_INLINE void spread_pairs(const float* __restrict g, int64_t Wo, float* __restrict out) {
+  for (int64_t w = 0; w < Wo; ++w) {
+    for (int64_t c = 0; c < C; ++c) {
+      const float v = 0.25f * g[w * C + c];
+      out[2 * w * C + c] = v;
+      out[(2 * w + 1) * C + c] = v;
+    }
+  }
+}
+
 // The gradient at BatchNorm-ReLU's output along line (n, h), before the
 // ReLU mask: the pooled gradient spread over its window (times 1/4, or
 // 1/(H*W) for the global pool), zero where no window covers.
@@ -117,8 +130,14 @@ RELNET_INLINE void spread_gradient(const float* __restrict g, const Shape& sh, i
     return;
   }
   const float* __restrict gl = g + (n * Ho + h / 2) * Wo * C;
-  for (int64_t w = 0; w < 2 * Wo; ++w) {
-    for (int64_t c = 0; c < C; ++c) out[w * C + c] = 0.25f * gl[(w / 2) * C + c];
+  if (C == 8) {
+    spread_pairs<8>(gl, Wo, out);
+  } else if (C == 16) {
+    spread_pairs<16>(gl, Wo, out);
+  } else {
+    for (int64_t w = 0; w < 2 * Wo; ++w) {
+      for (int64_t c = 0; c < C; ++c) out[w * C + c] = 0.25f * gl[(w / 2) * C + c];
+    }
   }
   for (int64_t j = 2 * Wo * C; j < W * C; ++j) out[j] = 0.f;
 }
@@ -139,7 +158,7 @@ RELNET_SIMD void backward_sums(const float* __restrict x, const float* __restric
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t j = 0; j < L; ++j) s[j] = q[j] = 0.f;
     for (int64_t h = 0; h < sh.H; ++h) {
-      spread_gradient(g, sh, n, h, spread);
+      if (sh.global ? h == 0 : h % 2 == 0 || h >= 2 * sh.Ho()) spread_gradient(g, sh, n, h, spread);
       const float* __restrict line = x + (n * sh.H + h) * L;
       for (int64_t j = 0; j < L; ++j) {
         const float gj = spread[j];
@@ -168,7 +187,8 @@ RELNET_SIMD void backward_dx(const float* __restrict x, const float* __restrict 
   const float* __restrict c = t.c.data();
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t h = 0; h < sh.H; ++h) {
-      spread_gradient(g, sh, n, h, spread);
+      // Lines 2i and 2i + 1 share a pooled row; the global pool, one for all.
+      if (sh.global ? h == 0 : h % 2 == 0 || h >= 2 * sh.Ho()) spread_gradient(g, sh, n, h, spread);
       const int64_t offset = (n * sh.H + h) * L;
       const float* __restrict line = x + offset;
       float* __restrict out = dx + offset;
