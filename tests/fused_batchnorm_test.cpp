@@ -1,9 +1,13 @@
 // The fused BatchNorm2d -> ReLU -> pooling kernel against LibTorch's modules.
+#include "relnet/models/fused_batchnorm.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <iostream>
+
 #include "relnet/models/conv4.h"
-#include "relnet/models/fused_batchnorm.h"
 #include "test_util.h"
 
 namespace relnet {
@@ -82,7 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FusedBatchNormTest, SameResultOnOneThreadAndTwo) {
   torch::manual_seed(4);
   torch::nn::BatchNorm2d bn(8);
-  const torch::Tensor base = torch::randn({64, 8, 16, 16}).contiguous(at::MemoryFormat::ChannelsLast);
+  const torch::Tensor base =
+      torch::randn({64, 8, 16, 16}).contiguous(at::MemoryFormat::ChannelsLast);
   const int threads = at::get_num_threads();
   std::vector<torch::Tensor> outs, grads;
   for (int t : {1, 2}) {
@@ -100,12 +105,14 @@ TEST(FusedBatchNormTest, SameResultOnOneThreadAndTwo) {
 
 TEST(FusedBatchNormTest, RefusesWhatItCannotTake) {
   torch::nn::BatchNorm2d bn(4);
+  EXPECT_NE(
+      error_of([&] {
+        batchnorm_relu_pool(torch::randn({2, 4, 4, 4}, torch::kFloat64), *bn, FusedPool::kAvg2);
+      }).find("float32"),
+      std::string::npos);
   EXPECT_NE(error_of([&] {
-              batchnorm_relu_pool(torch::randn({2, 4, 4, 4}, torch::kFloat64), *bn, FusedPool::kAvg2);
-            }).find("float32"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { batchnorm_relu_pool(torch::randn({2, 3, 4, 4}), *bn, FusedPool::kAvg2); })
-                .find("BatchNorm2d of 4 channels given 3"),
+              batchnorm_relu_pool(torch::randn({2, 3, 4, 4}), *bn, FusedPool::kAvg2);
+            }).find("BatchNorm2d of 4 channels given 3"),
             std::string::npos);
   EXPECT_FALSE(fused_batchnorm_applies(torch::randn({2, 4})));
 }
@@ -130,11 +137,50 @@ TEST(FusedBatchNormTest, Conv4FusedEqualsUnfused) {
     (f1 * w).sum().backward();
     (f2 * w).sum().backward();
     const auto p1 = fused->named_parameters(), p2 = plain->named_parameters();
-    for (const auto& item : p1) expect_close(item.value().grad(), p2[item.key()].grad(), item.key(), 1e-3, 1e-4);
+    for (const auto& item : p1)
+      expect_close(item.value().grad(), p2[item.key()].grad(), item.key(), 1e-3, 1e-4);
     const auto b1 = fused->named_buffers(), b2 = plain->named_buffers();
     for (const auto& item : b1) {
       expect_close(item.value().to(torch::kFloat64), b2[item.key()].to(torch::kFloat64), item.key(),
                    1e-5, 1e-6);
+    }
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Not a check: prints the fused kernel's time against the modules' on
+// Conv4's K=32 activations (docs/PERFORMANCE.md). Run with
+// --gtest_also_run_disabled_tests.
+TEST(FusedBatchNormTest, DISABLED_TimingAgainstTheModules) {
+  for (const auto& shape :
+       std::vector<std::vector<int64_t>>{{2048, 8, 32, 32}, {2048, 16, 16, 16}, {2048, 64, 4, 4}}) {
+    const bool global = shape[2] == 4;
+    torch::nn::BatchNorm2d fused_bn(shape[1]), plain_bn(shape[1]);
+    const torch::Tensor base = torch::randn(shape).contiguous(at::MemoryFormat::ChannelsLast);
+    for (int rep = 0; rep < 3; ++rep) {
+      const torch::Tensor x1 = base.clone().requires_grad_(true);
+      const torch::Tensor x2 = base.clone().requires_grad_(true);
+      auto t = std::chrono::steady_clock::now();
+      const torch::Tensor out =
+          batchnorm_relu_pool(x1, *fused_bn, global ? FusedPool::kGlobal : FusedPool::kAvg2);
+      const double fused_forward = seconds_since(t);
+      const torch::Tensor grad = torch::ones_like(out);
+      t = std::chrono::steady_clock::now();
+      out.backward(grad);
+      const double fused_backward = seconds_since(t);
+      t = std::chrono::steady_clock::now();
+      torch::Tensor ref = torch::relu(plain_bn->forward(x2));
+      ref = global ? torch::adaptive_avg_pool2d(ref, {1, 1}) : torch::avg_pool2d(ref, {2, 2});
+      const double plain_forward = seconds_since(t);
+      t = std::chrono::steady_clock::now();
+      ref.backward(grad);
+      const double plain_backward = seconds_since(t);
+      std::cout << c10::str(base.sizes()) << ": fused forward " << fused_forward << " s, backward "
+                << fused_backward << " s | modules forward " << plain_forward << " s, backward "
+                << plain_backward << " s\n";
     }
   }
 }

@@ -1,8 +1,12 @@
 // The fused relation-head kernel against LibTorch's modules.
+#include "relnet/relation/fused_head.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "relnet/relation/fused_head.h"
+#include <chrono>
+#include <iostream>
+
 #include "relnet/relation/head.h"
 #include "relnet/relation/loss.h"
 #include "relnet/relation/pairs.h"
@@ -45,16 +49,18 @@ TEST(FusedPairHeadTest, EqualsBatchNormLeakyReluLinear) {
     const torch::Tensor li = torch::randint(0, R, {P}, torch::kInt64);
     const torch::Tensor ri = torch::randint(0, R - 3, {P}, torch::kInt64);
     const torch::Tensor lbase = torch::randn({R, H}) + 0.5, rbase = torch::randn({R, H});
-    const torch::Tensor l1 = lbase.clone().requires_grad_(true), r1 = rbase.clone().requires_grad_(true);
-    const torch::Tensor l2 = lbase.clone().requires_grad_(true), r2 = rbase.clone().requires_grad_(true);
+    const torch::Tensor l1 = lbase.clone().requires_grad_(true),
+                        r1 = rbase.clone().requires_grad_(true);
+    const torch::Tensor l2 = lbase.clone().requires_grad_(true),
+                        r2 = rbase.clone().requires_grad_(true);
     f.bn->zero_grad();
     f.fc->zero_grad();
     p.bn->zero_grad();
     p.fc->zero_grad();
     const torch::Tensor out = fused_pair_head(l1, r1, li, ri, *f.bn, *f.fc, 0.01);
     const torch::Tensor ref =
-        p.fc->forward(torch::leaky_relu(p.bn->forward(l2.index_select(0, li) + r2.index_select(0, ri)),
-                                        0.01))
+        p.fc->forward(torch::leaky_relu(
+                          p.bn->forward(l2.index_select(0, li) + r2.index_select(0, ri)), 0.01))
             .squeeze(1);
     expect_close(out, ref, "logits");
     const torch::Tensor grad = torch::randn({P});
@@ -98,7 +104,8 @@ TEST(FusedPairHeadTest, RelationHeadFusedEqualsUnfusedForLinearAggregations) {
       };
       const auto fused = run(true), plain = run(false);
       ASSERT_EQ(fused.size(), plain.size());
-      for (size_t i = 0; i < fused.size(); ++i) expect_close(fused[i], plain[i], "tensor " + std::to_string(i));
+      for (size_t i = 0; i < fused.size(); ++i)
+        expect_close(fused[i], plain[i], "tensor " + std::to_string(i));
     }
   }
   at::set_num_threads(threads);
@@ -119,16 +126,55 @@ TEST(FusedPairHeadTest, EvaluationModeUsesTheRunningStatistics) {
 TEST(FusedPairHeadTest, RefusesWhatItCannotTake) {
   Modules m = make_modules(4, 1);
   const torch::Tensor idx = torch::zeros({3}, torch::kInt64);
-  EXPECT_NE(error_of([&] {
-              fused_pair_head(torch::randn({2, 4}), torch::randn({2, 5}), idx, idx, *m.bn, *m.fc, 0.01);
-            }).find("equal-shaped"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        fused_pair_head(torch::randn({2, 4}), torch::randn({2, 5}), idx, idx, *m.bn, *m.fc, 0.01);
+      }).find("equal-shaped"),
+      std::string::npos);
   EXPECT_NE(error_of([&] {
               fused_pair_head(torch::randn({2, 4}), torch::randn({2, 4}), idx,
                               torch::zeros({2}, torch::kInt64), *m.bn, *m.fc, 0.01);
             }).find("equal-length"),
             std::string::npos);
-  EXPECT_FALSE(fused_pair_head_applies(torch::randn({2, 4}, torch::kFloat64), torch::randn({2, 4}, torch::kFloat64)));
+  EXPECT_FALSE(fused_pair_head_applies(torch::randn({2, 4}, torch::kFloat64),
+                                       torch::randn({2, 4}, torch::kFloat64)));
+}
+
+// Not a check: prints the fused head's time against the modules' for the
+// pairs of K = 4, 16, 32 views of 64 images, hidden 256 (docs/PERFORMANCE.md).
+// Run with --gtest_also_run_disabled_tests.
+TEST(FusedPairHeadTest, DISABLED_TimingAgainstTheModules) {
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  for (const int64_t K : {4, 16, 32}) {
+    const int64_t B = 64, R = K * B, H = 256;
+    const PairIndex index = make_pair_index(K, B);
+    Modules f = make_modules(H, 1), p = make_modules(H, 1);
+    for (int rep = 0; rep < 3; ++rep) {
+      const torch::Tensor l = torch::randn({R, H}).requires_grad_(true);
+      const torch::Tensor r = torch::randn({R, H}).requires_grad_(true);
+      auto t = std::chrono::steady_clock::now();
+      const torch::Tensor out = fused_pair_head(l, r, index.left, index.right, *f.bn, *f.fc, 0.01);
+      const double fused_forward = since(t);
+      t = std::chrono::steady_clock::now();
+      out.backward(torch::ones_like(out));
+      const double fused_backward = since(t);
+      t = std::chrono::steady_clock::now();
+      const torch::Tensor ref =
+          p.fc->forward(torch::leaky_relu(p.bn->forward(l.index_select(0, index.left) +
+                                                        r.index_select(0, index.right)),
+                                          0.01))
+              .squeeze(1);
+      const double plain_forward = since(t);
+      t = std::chrono::steady_clock::now();
+      ref.backward(torch::ones_like(ref));
+      const double plain_backward = since(t);
+      std::cout << "K=" << K << " (" << index.left.numel() << " pairs): fused forward "
+                << fused_forward << " s, backward " << fused_backward << " s | modules forward "
+                << plain_forward << " s, backward " << plain_backward << " s\n";
+    }
+  }
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // Fused BatchNorm2d -> ReLU -> average pooling on channels-last float
-// activations: rows of C channels, M = N*H*W rows.
+// activations (N, H, W, C in memory), M = N*H*W values per channel.
 #include "relnet/models/fused_batchnorm.h"
-
-#include "relnet/util/parallel.h"
 
 #include <cmath>
 #include <vector>
+
+#include "relnet/util/parallel.h"
 
 namespace relnet {
 namespace {
@@ -56,8 +56,8 @@ RELNET_SIMD void line_moments(const float* __restrict x, int64_t l0, int64_t l1,
 }
 
 // out = avgpool2(relu(scale * x + shift)) for images [n0, n1).
-RELNET_SIMD void forward_avg2(const float* __restrict x, float* __restrict out, int64_t n0, int64_t n1, const Shape& sh,
-                              const float* scale, const float* shift) {
+RELNET_SIMD void forward_avg2(const float* __restrict x, float* __restrict out, int64_t n0,
+                              int64_t n1, const Shape& sh, const float* scale, const float* shift) {
   const int64_t C = sh.C, H = sh.H, W = sh.W, Ho = sh.Ho(), Wo = sh.Wo();
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t ho = 0; ho < Ho; ++ho) {
@@ -78,9 +78,9 @@ RELNET_SIMD void forward_avg2(const float* __restrict x, float* __restrict out, 
 }
 
 // out = mean over (H, W) of relu(scale * x + shift) for images [n0, n1).
-RELNET_SIMD void forward_global(const float* __restrict x, float* __restrict out, int64_t n0, int64_t n1, const Shape& sh,
-                                const float* __restrict scale, const float* __restrict shift,
-                                float* __restrict acc) {
+RELNET_SIMD void forward_global(const float* __restrict x, float* __restrict out, int64_t n0,
+                                int64_t n1, const Shape& sh, const float* __restrict scale,
+                                const float* __restrict shift, float* __restrict acc) {
   const int64_t C = sh.C, HW = sh.H * sh.W;
   const float inv = 1.f / static_cast<float>(HW);
   for (int64_t n = n0; n < n1; ++n) {
@@ -114,8 +114,8 @@ RELNET_INLINE void spread_pairs(const float* __restrict g, int64_t Wo, float* __
 // The gradient at BatchNorm-ReLU's output along line (n, h), before the
 // ReLU mask: the pooled gradient spread over its window (times 1/4, or
 // 1/(H*W) for the global pool), zero where no window covers.
-RELNET_INLINE void spread_gradient(const float* __restrict g, const Shape& sh, int64_t n,
-                                   int64_t h, float* __restrict out) {
+RELNET_INLINE void spread_gradient(const float* __restrict g, const Shape& sh, int64_t n, int64_t h,
+                                   float* __restrict out) {
   const int64_t C = sh.C, W = sh.W;
   if (sh.global) {
     const float k = 1.f / static_cast<float>(sh.H * sh.W);
@@ -147,9 +147,8 @@ RELNET_INLINE void spread_gradient(const float* __restrict g, const Shape& sh, i
 // was off).
 RELNET_SIMD void backward_sums(const float* __restrict x, const float* __restrict g, int64_t n0,
                                int64_t n1, const Shape& sh, const Tiled& t,
-                               float* __restrict spread, float* __restrict s,
-                               float* __restrict q, double* __restrict sum_du,
-                               double* __restrict sum_du_xhat) {
+                               float* __restrict spread, float* __restrict s, float* __restrict q,
+                               double* __restrict sum_du, double* __restrict sum_du_xhat) {
   const int64_t L = sh.W * sh.C;
   const float* __restrict scale = t.scale.data();
   const float* __restrict shift = t.shift.data();
@@ -227,8 +226,8 @@ void affine_of(const float* gamma, const float* beta, const float* mean, const f
 class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
  public:
   static Tensor forward(AutogradContext* ctx, const Tensor& input, const Tensor& gamma,
-                        const Tensor& beta, Tensor running_mean, Tensor running_var, double momentum,
-                        double eps, bool global) {
+                        const Tensor& beta, Tensor running_mean, Tensor running_var,
+                        double momentum, double eps, bool global) {
     const Tensor x = rows_of(input);
     const Shape sh = shape_of(x, global);
     const int64_t C = sh.C, HW = sh.H * sh.W, M = sh.N * HW;
@@ -306,8 +305,13 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     affine_of(gamma.data_ptr<float>(), beta.data_ptr<float>(), mean, invstd, C, scale.data(),
               shift.data());
     const int64_t L = sh.W * C;
-    Tiled t{tile(scale.data(), C, sh.W), tile(shift.data(), C, sh.W), tile(mean, C, sh.W),
-            tile(invstd, C, sh.W), {}, {}, {}};
+    Tiled t{tile(scale.data(), C, sh.W),
+            tile(shift.data(), C, sh.W),
+            tile(mean, C, sh.W),
+            tile(invstd, C, sh.W),
+            {},
+            {},
+            {}};
     const int64_t chunks = chunk_count(sh.N, 8);
     std::vector<double> sums(2 * chunks * C, 0.0);
     std::vector<float> scratch(3 * chunks * L);

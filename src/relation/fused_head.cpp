@@ -2,11 +2,11 @@
 // hidden rows are left[l_p] + right[r_p].
 #include "relnet/relation/fused_head.h"
 
-#include "relnet/util/parallel.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "relnet/util/parallel.h"
 
 namespace relnet {
 namespace {
@@ -273,8 +273,8 @@ class FusedPairHead : public torch::autograd::Function<FusedPairHead> {
       }
     }
     Tensor dbias = torch::full({1}, static_cast<float>(s.dbias), gamma.options());
-    return {dleft, dright, dgamma, dbeta, dw, dbias, Tensor(), Tensor(),
-            Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+    return {dleft,    dright,   dgamma,   dbeta,    dw,       dbias,   Tensor(),
+            Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
   }
 };
 
