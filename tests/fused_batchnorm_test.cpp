@@ -14,13 +14,7 @@ namespace relnet {
 namespace {
 
 using relnet::testing::error_of;
-
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
-                  double rtol = 1e-4, double atol = 1e-5) {
-  ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  EXPECT_TRUE(torch::allclose(a, b, rtol, atol))
-      << what << ": max difference " << (a - b).abs().max().item<double>();
-}
+using relnet::testing::expect_tensors_close;
 
 struct Case {
   int64_t N, C, H, W;
@@ -58,17 +52,19 @@ TEST_P(FusedBatchNormTest, EqualsTheModules) {
     torch::Tensor ref = torch::relu(plain_bn->forward(x2));
     ref = c.pool == FusedPool::kGlobal ? torch::adaptive_avg_pool2d(ref, {1, 1})
                                        : torch::avg_pool2d(ref, {2, 2});
-    expect_close(out, ref.to(torch::kFloat32), "output");
+    expect_tensors_close(out, ref.to(torch::kFloat32), "output");
     EXPECT_TRUE(out.is_contiguous(at::MemoryFormat::ChannelsLast));
     const torch::Tensor grad = torch::randn(ref.sizes());
     out.backward(grad);
     ref.backward(grad.to(torch::kFloat64));
     const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
-    expect_close(x1.grad(), f32(x2.grad()), "d input");
-    expect_close(fused_bn->weight.grad(), f32(plain_bn->weight.grad()), "d weight");
-    expect_close(fused_bn->bias.grad(), f32(plain_bn->bias.grad()), "d bias");
-    expect_close(fused_bn->running_mean, f32(plain_bn->running_mean), "running mean", 1e-5, 1e-6);
-    expect_close(fused_bn->running_var, f32(plain_bn->running_var), "running var", 1e-5, 1e-6);
+    expect_tensors_close(x1.grad(), f32(x2.grad()), "d input");
+    expect_tensors_close(fused_bn->weight.grad(), f32(plain_bn->weight.grad()), "d weight");
+    expect_tensors_close(fused_bn->bias.grad(), f32(plain_bn->bias.grad()), "d bias");
+    expect_tensors_close(fused_bn->running_mean, f32(plain_bn->running_mean), "running mean", 1e-5,
+                         1e-6);
+    expect_tensors_close(fused_bn->running_var, f32(plain_bn->running_var), "running var", 1e-5,
+                         1e-6);
     EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(),
               plain_bn->num_batches_tracked.item<int64_t>());
   }
@@ -99,8 +95,8 @@ TEST(FusedBatchNormTest, SameResultOnOneThreadAndTwo) {
     grads.push_back(x.grad());
   }
   at::set_num_threads(threads);
-  expect_close(outs[0], outs[1], "output", 1e-5, 1e-6);
-  expect_close(grads[0], grads[1], "d input", 1e-5, 1e-6);
+  expect_tensors_close(outs[0], outs[1], "output", 1e-5, 1e-6);
+  expect_tensors_close(grads[0], grads[1], "d input", 1e-5, 1e-6);
 }
 
 TEST(FusedBatchNormTest, RefusesWhatItCannotTake) {
@@ -133,16 +129,16 @@ TEST(FusedBatchNormTest, Conv4FusedEqualsUnfused) {
     fused->zero_grad();
     plain->zero_grad();
     const torch::Tensor f1 = fused->forward(x), f2 = plain->forward(x);
-    expect_close(f1, f2, "features");
+    expect_tensors_close(f1, f2, "features");
     (f1 * w).sum().backward();
     (f2 * w).sum().backward();
     const auto p1 = fused->named_parameters(), p2 = plain->named_parameters();
     for (const auto& item : p1)
-      expect_close(item.value().grad(), p2[item.key()].grad(), item.key(), 1e-3, 1e-4);
+      expect_tensors_close(item.value().grad(), p2[item.key()].grad(), item.key(), 1e-3, 1e-4);
     const auto b1 = fused->named_buffers(), b2 = plain->named_buffers();
     for (const auto& item : b1) {
-      expect_close(item.value().to(torch::kFloat64), b2[item.key()].to(torch::kFloat64), item.key(),
-                   1e-5, 1e-6);
+      expect_tensors_close(item.value().to(torch::kFloat64), b2[item.key()].to(torch::kFloat64),
+                           item.key(), 1e-5, 1e-6);
     }
   }
 }

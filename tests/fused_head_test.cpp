@@ -16,13 +16,7 @@ namespace relnet {
 namespace {
 
 using relnet::testing::error_of;
-
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
-                  double rtol = 1e-4, double atol = 1e-5) {
-  ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  EXPECT_TRUE(torch::allclose(a, b, rtol, atol))
-      << what << ": max difference " << (a - b).abs().max().item<double>();
-}
+using relnet::testing::expect_tensors_close;
 
 struct Modules {
   torch::nn::BatchNorm1d bn;
@@ -62,18 +56,18 @@ TEST(FusedPairHeadTest, EqualsBatchNormLeakyReluLinear) {
         p.fc->forward(torch::leaky_relu(
                           p.bn->forward(l2.index_select(0, li) + r2.index_select(0, ri)), 0.01))
             .squeeze(1);
-    expect_close(out, ref, "logits");
+    expect_tensors_close(out, ref, "logits");
     const torch::Tensor grad = torch::randn({P});
     out.backward(grad);
     ref.backward(grad);
-    expect_close(l1.grad(), l2.grad(), "d left");
-    expect_close(r1.grad(), r2.grad(), "d right");
-    expect_close(f.bn->weight.grad(), p.bn->weight.grad(), "d bn weight");
-    expect_close(f.bn->bias.grad(), p.bn->bias.grad(), "d bn bias");
-    expect_close(f.fc->weight.grad(), p.fc->weight.grad(), "d fc weight");
-    expect_close(f.fc->bias.grad(), p.fc->bias.grad(), "d fc bias");
-    expect_close(f.bn->running_mean, p.bn->running_mean, "running mean", 1e-5, 1e-6);
-    expect_close(f.bn->running_var, p.bn->running_var, "running var", 1e-5, 1e-6);
+    expect_tensors_close(l1.grad(), l2.grad(), "d left");
+    expect_tensors_close(r1.grad(), r2.grad(), "d right");
+    expect_tensors_close(f.bn->weight.grad(), p.bn->weight.grad(), "d bn weight");
+    expect_tensors_close(f.bn->bias.grad(), p.bn->bias.grad(), "d bn bias");
+    expect_tensors_close(f.fc->weight.grad(), p.fc->weight.grad(), "d fc weight");
+    expect_tensors_close(f.fc->bias.grad(), p.fc->bias.grad(), "d fc bias");
+    expect_tensors_close(f.bn->running_mean, p.bn->running_mean, "running mean", 1e-5, 1e-6);
+    expect_tensors_close(f.bn->running_var, p.bn->running_var, "running var", 1e-5, 1e-6);
     EXPECT_EQ(f.bn->num_batches_tracked.item<int64_t>(), p.bn->num_batches_tracked.item<int64_t>());
   }
 }
@@ -105,7 +99,7 @@ TEST(FusedPairHeadTest, RelationHeadFusedEqualsUnfusedForLinearAggregations) {
       const auto fused = run(true), plain = run(false);
       ASSERT_EQ(fused.size(), plain.size());
       for (size_t i = 0; i < fused.size(); ++i)
-        expect_close(fused[i], plain[i], "tensor " + std::to_string(i));
+        expect_tensors_close(fused[i], plain[i], "tensor " + std::to_string(i));
     }
   }
   at::set_num_threads(threads);
@@ -120,7 +114,7 @@ TEST(FusedPairHeadTest, EvaluationModeUsesTheRunningStatistics) {
   head->eval();
   const torch::Tensor projected = head->forward_views(features, K, Aggregation::kCat);
   const torch::Tensor straight = head->forward(make_pairs(features, K, Aggregation::kCat).inputs);
-  expect_close(projected, straight, "eval logits");
+  expect_tensors_close(projected, straight, "eval logits");
 }
 
 TEST(FusedPairHeadTest, RefusesWhatItCannotTake) {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
+
 #include "relnet/config.h"
 #include "relnet/util/rng.h"
 
@@ -26,6 +28,15 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+// Expects `a` and `b` of one shape and allclose(rtol, atol), naming `what`
+// and the largest difference otherwise.
+inline void expect_tensors_close(const torch::Tensor& a, const torch::Tensor& b,
+                                 const std::string& what, double rtol = 1e-4, double atol = 1e-5) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  EXPECT_TRUE(torch::allclose(a, b, rtol, atol))
+      << what << ": max difference " << (a - b).abs().max().item<double>();
 }
 
 // A fresh, empty folder under the system temp dir, removed on destruction.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
 
 namespace relnet {
@@ -360,14 +361,7 @@ torch::Tensor batchnorm_relu_pool(const torch::Tensor& x, torch::nn::BatchNorm2d
               "fused BatchNorm needs an affine BatchNorm2d that tracks running statistics");
   TORCH_CHECK(x.size(1) == bn.options.num_features(), "BatchNorm2d of ", bn.options.num_features(),
               " channels given ", x.size(1));
-  double momentum = 0.0;
-  {
-    torch::NoGradGuard no_grad;
-    bn.num_batches_tracked.add_(1);
-    momentum = bn.options.momentum().has_value()
-                   ? *bn.options.momentum()
-                   : 1.0 / static_cast<double>(bn.num_batches_tracked.item<int64_t>());
-  }
+  const double momentum = count_batchnorm_step(bn.num_batches_tracked, bn.options.momentum());
   return BatchNormReluPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
                                   bn.options.eps(), pool == FusedPool::kGlobal);
 }

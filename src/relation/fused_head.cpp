@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
 
 namespace relnet {
@@ -302,14 +303,7 @@ torch::Tensor fused_pair_head(const torch::Tensor& left, const torch::Tensor& ri
               "fused relation head needs an affine BatchNorm1d of ", left.size(1), " features");
   TORCH_CHECK(fc.weight.size(0) == 1 && fc.weight.size(1) == left.size(1) && fc.bias.defined(),
               "fused relation head needs Linear(", left.size(1), ", 1) with a bias");
-  double momentum = 0.0;
-  {
-    torch::NoGradGuard no_grad;
-    bn.num_batches_tracked.add_(1);
-    momentum = bn.options.momentum().has_value()
-                   ? *bn.options.momentum()
-                   : 1.0 / static_cast<double>(bn.num_batches_tracked.item<int64_t>());
-  }
+  const double momentum = count_batchnorm_step(bn.num_batches_tracked, bn.options.momentum());
   return FusedPairHead::apply(left, right, bn.weight, bn.bias, fc.weight, fc.bias, left_index,
                               right_index, bn.running_mean, bn.running_var, momentum,
                               bn.options.eps(), negative_slope);
