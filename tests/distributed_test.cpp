@@ -125,9 +125,13 @@ TEST(DistributedTest, AveragedGradientsOfHalfBatchesEqualTheFullBatch) {
     torch::mse_loss(single->forward(x), y).backward();
     single_opt.step();
   }
+  // Built here, not on the rank threads: torch::manual_seed and the default
+  // generator are process-wide, so two threads seeding and drawing at once
+  // would start the ranks from different weights.
+  std::vector<torch::nn::Sequential> models{make_model(), make_model()};
   std::vector<std::vector<torch::Tensor>> params(2);
   const auto errors = run_ranks(2, [&](ProcessGroup& g) {
-    auto model = make_model();
+    auto model = models[static_cast<size_t>(g.rank())];
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(0.01));
     const auto xs = x.slice(0, 4 * g.rank(), 4 * g.rank() + 4);
     const auto ys = y.slice(0, 4 * g.rank(), 4 * g.rank() + 4);
