@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -33,6 +36,43 @@ void keep_freed_memory() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);  // never give the heap top back
   mallopt(M_TOP_PAD, 256 * 1024 * 1024);
+}
+
+bool runs_parallel_loops(int argc, const char* const* argv) {
+  static const char* const kCommands[] = {"train", "bench", "linear-eval", "finetune", "knn",
+                                          "retrieval", "test", "launch", "info"};
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == nullptr) break;
+    // --help anywhere prints and exits: not worth a restart.
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return false;
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == nullptr) break;
+    for (const char* c : kCommands) {
+      if (std::strcmp(argv[i], c) == 0) return true;
+    }
+  }
+  return false;
+}
+
+void prefer_passive_openmp(int argc, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  if (!runs_parallel_loops(argc, argv)) return;
+  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // No /proc (or exec refused): run on with libgomp's defaults, and say so
+  // truthfully in `relnet info`.
+  ::unsetenv("OMP_WAIT_POLICY");
+}
+
+std::string openmp_wait_policy() {
+  if (const char* spin = std::getenv("GOMP_SPINCOUNT")) return std::string("spin count ") + spin;
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) {
+    std::string p(policy);
+    for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return p;
+  }
+  return "default";
 }
 
 int hardware_threads() {

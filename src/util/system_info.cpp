@@ -136,7 +136,10 @@ json system_info(const std::vector<std::string>& data_roots) {
       {"relnet", {{"version", version()}, {"git_commit", git_commit()}}},
       {"libtorch", TORCH_VERSION},
       {"opencv", RELNET_OPENCV_VERSION},
-      {"threads", {{"intra_op", at::get_num_threads()}, {"hardware", hardware_threads()}}},
+      {"threads",
+       {{"intra_op", at::get_num_threads()},
+        {"hardware", hardware_threads()},
+        {"openmp_wait_policy", openmp_wait_policy()}}},
       {"cuda_available", cuda},
       {"distributed", distributed_available()},
       {"devices", devices},
@@ -156,7 +159,8 @@ std::string format_system_info(const json& info) {
   s << "libtorch  " << info["libtorch"].get<std::string>() << "\n";
   s << "opencv    " << info["opencv"].get<std::string>() << "\n";
   s << "threads   " << info["threads"]["intra_op"].get<int>() << " intra-op of "
-    << info["threads"]["hardware"].get<int>() << " hardware threads\n";
+    << info["threads"]["hardware"].get<int>() << " hardware threads, OpenMP wait policy "
+    << info["threads"]["openmp_wait_policy"].get<std::string>() << "\n";
   std::string devs;
   for (const auto& d : info["devices"]) {
     devs += (devs.empty() ? "" : ", ") + d["type"].get<std::string>() +

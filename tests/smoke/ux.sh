@@ -38,6 +38,13 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["blas"]["sgemm_gflops"] > 0 and r["devices"][0]["type"] == "cpu", r'
 
+# OpenMP's wait policy: relnet restarts itself with the passive one unless
+# the user chose.
+grep -qF "OpenMP wait policy passive" <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$RELNET_BIN" info)" \
+  || fail "info does not run with the passive OpenMP wait policy"
+grep -qF "OpenMP wait policy active" <<<"$(env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active "$RELNET_BIN" info)" \
+  || fail "info overrode the user's OMP_WAIT_POLICY"
+
 # Training with output to a pipe: plain lines, no carriage returns.
 run="$SCRATCH/run"
 "$RELNET_BIN" train --config "$cfg" --set data.root="$SCRATCH/data" --out-dir "$run" \

@@ -13,6 +13,27 @@ namespace relnet {
 // Call once, early in main. Idempotent.
 void keep_freed_memory();
 
+// LibTorch's intra-op threads are OpenMP threads; libgomp's default makes an
+// idle one spin for a while before it sleeps. On a machine whose cores are
+// shared with relnet's augmentation workers, that spinning takes cycles the
+// workers need (measured on 2 cores: 15-30% of CPU time, about 10% of the
+// Conv4 K=32 step). libgomp reads its settings once, when it is loaded, so
+// the only way to change them is before the process starts: when `argv` runs
+// one of relnet's long commands and neither OMP_WAIT_POLICY nor
+// GOMP_SPINCOUNT is set, this sets OMP_WAIT_POLICY=passive and re-executes
+// the program (same PID, same arguments). Returns only when no re-execution
+// was needed or possible. A user's own setting always wins.
+void prefer_passive_openmp(int argc, char** argv);
+
+// True when `argv` names a command that runs long parallel loops (train,
+// bench, the evaluations, launch, info), the ones prefer_passive_openmp
+// re-executes for.
+bool runs_parallel_loops(int argc, const char* const* argv);
+
+// The OpenMP wait policy in effect: "passive" or "active" as set by
+// OMP_WAIT_POLICY, "spin count N" for GOMP_SPINCOUNT, or "default".
+std::string openmp_wait_policy();
+
 // Sets LibTorch's intra-op threads: `threads` > 0 as given, 0 = all cores.
 // Returns the count in effect.
 int set_threads(int64_t threads);
