@@ -11,7 +11,7 @@
 # three; relnet sets the same allocator behaviour and wait policy itself.
 # Then relnet alone: step time and memory against K and batch size.
 #
-# usage: scripts/bench.sh            (about 45 minutes on 2 cores)
+# usage: scripts/bench.sh            (about 75 minutes on 2 cores)
 #        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
