@@ -35,17 +35,20 @@ record() {  # record GROUP IMPL ENV JSON
     "$1" "$2" "$3" "$4" >> "$OUT/results.jsonl"
 }
 
+MALLOC_VARS=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456)
+
 baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x three environments
-  local w
+  local w envs
   for w in 0 2; do
-    record "$1" pytorch "w$w/default" "$($PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
-    record "$1" pytorch "w$w/malloc" "$(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
-      MALLOC_TOP_PAD_=268435456 $PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
     # relnet runs its OpenMP threads with the passive wait policy; the
     # baseline gets the same setting, which it gains from as much or more.
-    record "$1" pytorch "w$w/malloc+passive" "$(OMP_WAIT_POLICY=passive MALLOC_MMAP_MAX_=0 \
-      MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456 \
-      $PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
+    for envs in default malloc malloc+passive; do
+      local vars=()
+      [ "$envs" = default ] || vars=("${MALLOC_VARS[@]}")
+      [ "$envs" = malloc+passive ] && vars+=(OMP_WAIT_POLICY=passive)
+      record "$1" pytorch "w$w/$envs" \
+        "$(env "${vars[@]}" $PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
+    done
   done
 }
 

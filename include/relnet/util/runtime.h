@@ -16,8 +16,8 @@ void keep_freed_memory();
 // LibTorch's intra-op threads are OpenMP threads; libgomp's default makes an
 // idle one spin for a while before it sleeps. On a machine whose cores are
 // shared with relnet's augmentation workers, that spinning takes cycles the
-// workers need (measured on 2 cores: 15-30% of CPU time, about 10% of the
-// Conv4 K=32 step). libgomp reads its settings once, when it is loaded, so
+// workers need (measured on 2 cores at Conv4 K=32: about a third of the CPU
+// samples; the step ran 10-20% faster without it, see docs/PERFORMANCE.md). libgomp reads its settings once, when it is loaded, so
 // the only way to change them is before the process starts: when `argv` runs
 // one of relnet's long commands and neither OMP_WAIT_POLICY nor
 // GOMP_SPINCOUNT is set, this sets OMP_WAIT_POLICY=passive and re-executes
