@@ -167,9 +167,11 @@ std::vector<Field> fields(Config& c) {
                    "per-channel std; `[]` = the dataset's (CIFAR-10 0.247, 0.243, 0.262; "
                    "Fashion-MNIST 0.353; MNIST 0.3081)"),
       int_field("data.workers", d.workers, 0,
-                "threads building augmented views ahead of the model step; 0 = cores - 1 (at "
-                "least 1)"),
-      int_field("data.prefetch", d.prefetch, 1, "batches prepared ahead of the model step"),
+                "threads building augmented views ahead of the model step; 0 = automatic: on a "
+                "CPU none (each batch is built on the intra-op threads when the step needs it), "
+                "on a GPU cores - 1"),
+      int_field("data.prefetch", d.prefetch, 1,
+                "batches the augmentation workers prepare ahead of the model step"),
       int_field("augment.K", a.K, 2,
                 "augmented views per image (the paper: 32; 16 for ResNet-34); a step has K*B "
                 "views and K(K-1)B pairs"),

@@ -35,7 +35,8 @@ TEST(LoaderTest, BatchesEqualMakeViewsInOrderForAnyWorkerCount) {
   const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 12);
   const int64_t K = 3, B = 8;
   std::vector<torch::Tensor> reference;
-  for (int64_t workers : {1, 3}) {
+  // 0: no worker threads, each batch built by next() on the intra-op threads.
+  for (int64_t workers : {1, 3, 0}) {
     ViewBatcher batcher(data, aug, K, B, /*seed=*/5, workers, /*prefetch=*/2);
     EXPECT_EQ(batcher.batches_per_epoch(), 6);  // 50 / 8, last partial batch dropped
     batcher.start_epoch(2);
@@ -68,17 +69,27 @@ TEST(LoaderTest, StartEpochMidwayResumesAtThatBatch) {
   full.start_epoch(0);
   std::vector<torch::Tensor> all;
   while (auto b = full.next()) all.push_back(b->views);
-  ViewBatcher resumed(data, aug, 2, 4, 1, 2, 3);
-  resumed.start_epoch(0, 7);
-  int64_t i = 7;
-  while (auto b = resumed.next()) EXPECT_TRUE(torch::equal(b->views, all[i++]));
-  EXPECT_EQ(i, 10);
+  for (int64_t workers : {2, 0}) {
+    ViewBatcher resumed(data, aug, 2, 4, 1, workers, 3);
+    resumed.start_epoch(0, 7);
+    int64_t i = 7;
+    while (auto b = resumed.next()) EXPECT_TRUE(torch::equal(b->views, all[i++]));
+    EXPECT_EQ(i, 10);
+  }
 }
 
 TEST(LoaderTest, RejectsADatasetSmallerThanOneBatch) {
   const ImageDataset data = random_dataset(5, 8);
   const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
   EXPECT_THROW(ViewBatcher(data, aug, 2, 8, 1, 1, 1), std::invalid_argument);
+}
+
+TEST(LoaderTest, RejectsANegativeWorkerCount) {
+  const ImageDataset data = random_dataset(20, 8);
+  const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
+  EXPECT_NE(relnet::testing::error_of([&] { ViewBatcher(data, aug, 2, 4, 1, -1, 1); })
+                .find("workers must be >= 0"),
+            std::string::npos);
 }
 
 

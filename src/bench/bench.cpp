@@ -178,7 +178,7 @@ json run_bench(const BenchOptions& o) {
   if (o.steps < 1 || o.warmup < 0) throw std::invalid_argument("bench needs --steps >= 1, --warmup >= 0");
   const torch::Device device = resolve_device(o.device);
   const int threads = set_threads(o.threads);
-  const int64_t workers = o.workers > 0 ? o.workers : std::max(1, hardware_threads() - 1);
+  const int64_t workers = augmentation_workers(o.workers, device.is_cuda(), hardware_threads());
   return o.linear_eval ? linear_eval_bench(o, device, threads) : train_bench(o, device, threads, workers);
 }
 
@@ -196,10 +196,13 @@ std::string format_bench(const json& r) {
     return out.str();
   }
   out << fmt::format(
-      "{} K={} batch={} ({} pairs), {} threads + {} augmentation workers, {}{}:\n"
+      "{} K={} batch={} ({} pairs), {} threads, {}, {}{}:\n"
       "  {:.0f} augmented images/s, {:.3f} s per step (median of {}), peak memory {:.0f} MB\n",
       r["backbone"].get<std::string>(), r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
-      r["pairs_per_step"].get<int64_t>(), r["threads"].get<int>(), r["workers"].get<int64_t>(),
+      r["pairs_per_step"].get<int64_t>(), r["threads"].get<int>(),
+      r["workers"].get<int64_t>() > 0
+          ? fmt::format("{} augmentation workers", r["workers"].get<int64_t>())
+          : std::string("augmentation on the same threads"),
       r["device"].get<std::string>(),
       std::string(r["straightforward"].get<bool>() ? ", straightforward pairs" : "") +
           (r.value("fused", true) ? "" : ", unfused"),

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "relnet/util/parallel.h"
 #include "relnet/util/rng.h"
 
 namespace relnet {
@@ -16,6 +17,11 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
     std::swap(order[i], order[j]);
   }
   return order;
+}
+
+int64_t augmentation_workers(int64_t requested, bool cuda, int cores) {
+  if (requested > 0) return requested;
+  return cuda ? std::max(1, cores - 1) : 0;
 }
 
 ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augmenter, int64_t K,
@@ -44,8 +50,10 @@ ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augme
         " images, fewer than one batch of " + std::to_string(batch_size) +
         (shards > 1 ? " for each of " + std::to_string(shards) + " ranks" : std::string()));
   }
-  const int64_t n = std::max<int64_t>(1, workers);
-  for (int64_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
+  if (workers < 0) {
+    throw std::invalid_argument("ViewBatcher: workers must be >= 0, got " + std::to_string(workers));
+  }
+  for (int64_t i = 0; i < workers; ++i) threads_.emplace_back([this] { worker_loop(); });
 }
 
 ViewBatcher::~ViewBatcher() {
@@ -75,6 +83,13 @@ std::optional<ViewBatch> ViewBatcher::next() {
   std::unique_lock<std::mutex> lock(mutex_);
   if (epoch_ < 0) throw std::logic_error("ViewBatcher::next() before start_epoch()");
   if (next_out_ >= batches_per_epoch_) return std::nullopt;
+  if (threads_.empty()) {  // no workers: build it here, on the intra-op threads
+    const int64_t index = next_out_++;
+    const int64_t epoch = epoch_;
+    const auto order = order_;
+    lock.unlock();
+    return build(epoch, index, *order);
+  }
   cv_.wait(lock, [&] { return error_ || ready_.count(next_out_) > 0; });
   if (error_) std::rethrow_exception(error_);
   auto node = ready_.extract(next_out_);
@@ -85,6 +100,8 @@ std::optional<ViewBatch> ViewBatcher::next() {
 }
 
 void ViewBatcher::worker_loop() {
+  // Each worker is one thread of augmentation next to the intra-op pool.
+  run_parallel_loops_serially_in_this_thread();
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     cv_.wait(lock, [&] {
@@ -122,15 +139,19 @@ ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int
   const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();
   int64_t* image_ids = images.data_ptr<int64_t>();
   const int64_t global = index * shards_ + shard_;  // the batch of a single-process run
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t i = order[global * B + b];
-    image_ids[b] = i;
-    Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(global),
-                         static_cast<uint64_t>(b)}));
-    for (int64_t v = 0; v < K_; ++v) {
-      augmenter_.augment(pixels + i * image_size, H, W, rng, out + (v * B + b) * view_size);
+  // Every image has its own generator, so the split over threads (serial on
+  // a worker thread, the intra-op threads without workers) changes nothing.
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t i = order[global * B + b];
+      image_ids[b] = i;
+      Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(global),
+                           static_cast<uint64_t>(b)}));
+      for (int64_t v = 0; v < K_; ++v) {
+        augmenter_.augment(pixels + i * image_size, H, W, rng, out + (v * B + b) * view_size);
+      }
     }
-  }
+  });
   return {epoch, index, views, images};
 }
 

@@ -167,9 +167,10 @@ TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
   // Processes on one machine share its cores.
   const int cores = std::max(1, hardware_threads() / local_world_size());
   const int threads = set_threads(tc.threads > 0 ? tc.threads : cores);
-  const int64_t workers = config.data.workers > 0 ? config.data.workers : std::max(1, cores - 1);
-  spdlog::info("device {}, {} intra-op threads, {} augmentation workers{}", device.str(), threads,
-               workers,
+  const int64_t workers = augmentation_workers(config.data.workers, device.is_cuda(), cores);
+  spdlog::info("device {}, {} intra-op threads, {}{}", device.str(), threads,
+               workers > 0 ? fmt::format("{} augmentation workers", workers)
+                           : std::string("augmentation on the intra-op threads"),
                world > 1 ? fmt::format(", rank {} of {} (effective batch {} = {} x {})", rank, world,
                                        tc.batch_size * world, tc.batch_size, world)
                          : std::string());

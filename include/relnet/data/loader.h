@@ -1,6 +1,6 @@
 // Self-supervised batches: a seeded per-epoch shuffle, then B images x K
-// augmented views built on worker threads ahead of the model step and handed
-// out in order, view-major (K*B, 3, side, side).
+// augmented views, built on worker threads ahead of the model step or on
+// demand, handed out in order, view-major (K*B, 3, side, side).
 #pragma once
 
 #include <torch/torch.h>
@@ -31,12 +31,24 @@ struct ViewBatch {
   torch::Tensor images;    // (B) int64 dataset indices of the batch's images
 };
 
+// Augmentation threads for a run that asked for `requested` (data.workers,
+// `--workers`): `requested` when > 0; for 0 (automatic), none on a CPU (the
+// views are built on the intra-op threads between steps: measured faster on
+// 2 cores than a worker thread that the intra-op threads must share the cores
+// with, docs/PERFORMANCE.md) and cores - 1 (at least 1) beside a GPU, where
+// the CPU has nothing else to do.
+int64_t augmentation_workers(int64_t requested, bool cuda, int cores);
+
 class ViewBatcher {
  public:
   // Batches of `batch_size` images (the last incomplete one is dropped, so
-  // every step has the same B); `workers` threads (>= 1) keep up to
-  // `prefetch` batches ready. The views of batch b of epoch e equal
-  // augmenter.make_views(images, K, seed, e, b) for any worker count.
+  // every step has the same B); `workers` threads keep up to `prefetch`
+  // batches ready. With 0 workers next() builds each batch itself, on
+  // LibTorch's intra-op threads, when it is asked for: on a CPU that leaves
+  // the cores to one thing at a time instead of making the augmentation
+  // threads and the intra-op threads take turns. The views of batch b of
+  // epoch e equal augmenter.make_views(images, K, seed, e, b) for any worker
+  // count.
   //
   // `pin_memory` (CUDA runs): views are built in page-locked host memory, so
   // the copy to the GPU can be asynchronous.

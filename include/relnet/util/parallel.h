@@ -1,5 +1,9 @@
 // Helpers for relnet's own CPU kernels: vectorised variants chosen at load
 // time, and work split into one contiguous chunk per intra-op thread.
+//
+// at::parallel_for is implemented in LibTorch's headers with OpenMP pragmas,
+// so code that calls it must be compiled with OpenMP (CMakeLists.txt links
+// OpenMP::OpenMP_CXX) or its loops run on the calling thread alone.
 #pragma once
 
 #include <ATen/Parallel.h>
@@ -32,6 +36,12 @@ inline int64_t chunk_count(int64_t n, int64_t min_chunk) {
   const int64_t by_size = std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk));
   return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), by_size));
 }
+
+// Makes the calling thread run parallel loops (LibTorch's and relnet's)
+// serially: for threads that run next to the intra-op pool, such as the
+// augmentation workers, which would otherwise each start a team of OpenMP
+// threads as large as the pool. Affects the calling thread only.
+void run_parallel_loops_serially_in_this_thread();
 
 // Runs fn(chunk, begin, end) for `chunks` contiguous ranges covering [0, n)
 // on LibTorch's intra-op thread pool; each chunk may own scratch indexed by
