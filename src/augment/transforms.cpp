@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "relnet/util/simd.h"
+
 namespace relnet {
 namespace {
 
@@ -18,14 +20,14 @@ double triangle(double x) {
   return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-inline float clamp01(float x) { return std::min(std::max(x, 0.0f), 1.0f); }
+RELNET_INLINE float clamp01(float x) { return std::min(std::max(x, 0.0f), 1.0f); }
 
-inline float luma(float r, float g, float b) { return kLumaR * r + kLumaG * g + kLumaB * b; }
+RELNET_INLINE float luma(float r, float g, float b) { return kLumaR * r + kLumaG * g + kLumaB * b; }
 
 // c ? a : b as a bitwise blend. Plain selects let GCC sink the arm that only
 // one side uses into a branch, and (under -ftrapping-math) a branch holding
 // float arithmetic blocks vectorization; a blend keeps every arm unconditional.
-inline float pick(bool c, float a, float b) {
+RELNET_INLINE float pick(bool c, float a, float b) {
   uint32_t ua, ub;
   std::memcpy(&ua, &a, sizeof ua);
   std::memcpy(&ub, &b, sizeof ub);
@@ -37,7 +39,7 @@ inline float pick(bool c, float a, float b) {
 }
 
 // torchvision's _rgb2hsv (h in [0, 1), s in [0, 1], v = max) without branches.
-inline void rgb_to_hsv_inline(float r, float g, float b, float& h, float& s, float& v) {
+RELNET_INLINE void rgb_to_hsv_inline(float r, float g, float b, float& h, float& s, float& v) {
   const float maxc = std::max(r, std::max(g, b));
   const float minc = std::min(r, std::min(g, b));
   const bool eqc = maxc == minc;
@@ -61,7 +63,7 @@ inline void rgb_to_hsv_inline(float r, float g, float b, float& h, float& s, flo
 }
 
 // torchvision's _hsv2rgb for h in [0, 1] (h * 6 >= 0, so truncation is floor).
-inline void hsv_to_rgb_inline(float h, float s, float v, float& r, float& g, float& b) {
+RELNET_INLINE void hsv_to_rgb_inline(float h, float s, float v, float& r, float& g, float& b) {
   const float h6 = h * 6.0f;
   const float floor_h6 = static_cast<float>(static_cast<int32_t>(h6));
   const float f = h6 - floor_h6;
@@ -238,11 +240,11 @@ void hflip(float* img, int64_t channels, int64_t height, int64_t width) {
   }
 }
 
-void adjust_brightness(float* img, int64_t n, float factor) {
+RELNET_SIMD void adjust_brightness(float* img, int64_t n, float factor) {
   for (int64_t i = 0; i < 3 * n; ++i) img[i] = clamp01(img[i] * factor);
 }
 
-void adjust_contrast(float* img, int64_t n, float factor) {
+RELNET_SIMD void adjust_contrast(float* img, int64_t n, float factor) {
   const float* r = img;
   const float* g = img + n;
   const float* b = img + 2 * n;
@@ -253,7 +255,7 @@ void adjust_contrast(float* img, int64_t n, float factor) {
   for (int64_t i = 0; i < 3 * n; ++i) img[i] = clamp01(factor * img[i] + offset);
 }
 
-void adjust_saturation(float* img, int64_t n, float factor) {
+RELNET_SIMD void adjust_saturation(float* img, int64_t n, float factor) {
   float* r = img;
   float* g = img + n;
   float* b = img + 2 * n;
@@ -274,7 +276,7 @@ void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) {
   hsv_to_rgb_inline(h, s, v, r, g, b);
 }
 
-void adjust_hue(float* img, int64_t n, float shift) {
+RELNET_SIMD void adjust_hue(float* img, int64_t n, float shift) {
   float* r = img;
   float* g = img + n;
   float* b = img + 2 * n;
@@ -288,7 +290,7 @@ void adjust_hue(float* img, int64_t n, float shift) {
   }
 }
 
-void to_grayscale(float* img, int64_t n) {
+RELNET_SIMD void to_grayscale(float* img, int64_t n) {
   float* r = img;
   float* g = img + n;
   float* b = img + 2 * n;
@@ -300,7 +302,7 @@ void to_grayscale(float* img, int64_t n) {
   }
 }
 
-void normalize_inplace(float* img, int64_t n, const Normalization& norm) {
+RELNET_SIMD void normalize_inplace(float* img, int64_t n, const Normalization& norm) {
   for (int64_t c = 0; c < 3; ++c) {
     const float m = norm.mean[static_cast<size_t>(c)];
     const float s = norm.std[static_cast<size_t>(c)];

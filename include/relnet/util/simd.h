@@ -1,0 +1,19 @@
+// Vectorised variants of relnet's CPU kernels, chosen at load time.
+#pragma once
+
+// A kernel marked RELNET_SIMD is compiled for AVX-512, AVX2 and the x86-64
+// baseline; the loader picks the best the CPU has (GCC's target_clones).
+// Elsewhere it is compiled once for the target. The clones differ in
+// instruction sets only (not in `arch=`), so that ordinary inline helpers
+// still inline into them; helpers called in their inner loops are marked
+// RELNET_INLINE all the same, since a call there stops vectorisation.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define RELNET_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RELNET_SIMD
+#endif
+#if defined(__GNUC__)
+#define RELNET_INLINE inline __attribute__((always_inline))
+#else
+#define RELNET_INLINE inline
+#endif
