@@ -148,37 +148,42 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 // Not a check: prints the fused kernel's time against the modules' on
-// Conv4's K=32 activations (docs/PERFORMANCE.md). Run with
-// --gtest_also_run_disabled_tests.
+// Conv4's K=32 activations, on 1 and on 2 intra-op threads
+// (docs/PERFORMANCE.md). Run with --gtest_also_run_disabled_tests.
 TEST(FusedBatchNormTest, DISABLED_TimingAgainstTheModules) {
-  for (const auto& shape :
-       std::vector<std::vector<int64_t>>{{2048, 8, 32, 32}, {2048, 16, 16, 16}, {2048, 64, 4, 4}}) {
-    const bool global = shape[2] == 4;
-    torch::nn::BatchNorm2d fused_bn(shape[1]), plain_bn(shape[1]);
-    const torch::Tensor base = torch::randn(shape).contiguous(at::MemoryFormat::ChannelsLast);
-    for (int rep = 0; rep < 3; ++rep) {
-      const torch::Tensor x1 = base.clone().requires_grad_(true);
-      const torch::Tensor x2 = base.clone().requires_grad_(true);
-      auto t = std::chrono::steady_clock::now();
-      const torch::Tensor out =
-          batchnorm_relu_pool(x1, *fused_bn, global ? FusedPool::kGlobal : FusedPool::kAvg2);
-      const double fused_forward = seconds_since(t);
-      const torch::Tensor grad = torch::ones_like(out);
-      t = std::chrono::steady_clock::now();
-      out.backward(grad);
-      const double fused_backward = seconds_since(t);
-      t = std::chrono::steady_clock::now();
-      torch::Tensor ref = torch::relu(plain_bn->forward(x2));
-      ref = global ? torch::adaptive_avg_pool2d(ref, {1, 1}) : torch::avg_pool2d(ref, {2, 2});
-      const double plain_forward = seconds_since(t);
-      t = std::chrono::steady_clock::now();
-      ref.backward(grad);
-      const double plain_backward = seconds_since(t);
-      std::cout << c10::str(base.sizes()) << ": fused forward " << fused_forward << " s, backward "
-                << fused_backward << " s | modules forward " << plain_forward << " s, backward "
-                << plain_backward << " s\n";
+  const int saved_threads = at::get_num_threads();
+  for (const int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (const auto& shape : std::vector<std::vector<int64_t>>{
+             {2048, 8, 32, 32}, {2048, 16, 16, 16}, {2048, 64, 4, 4}}) {
+      const bool global = shape[2] == 4;
+      torch::nn::BatchNorm2d fused_bn(shape[1]), plain_bn(shape[1]);
+      const torch::Tensor base = torch::randn(shape).contiguous(at::MemoryFormat::ChannelsLast);
+      for (int rep = 0; rep < 3; ++rep) {
+        const torch::Tensor x1 = base.clone().requires_grad_(true);
+        const torch::Tensor x2 = base.clone().requires_grad_(true);
+        auto t = std::chrono::steady_clock::now();
+        const torch::Tensor out =
+            batchnorm_relu_pool(x1, *fused_bn, global ? FusedPool::kGlobal : FusedPool::kAvg2);
+        const double fused_forward = seconds_since(t);
+        const torch::Tensor grad = torch::ones_like(out);
+        t = std::chrono::steady_clock::now();
+        out.backward(grad);
+        const double fused_backward = seconds_since(t);
+        t = std::chrono::steady_clock::now();
+        torch::Tensor ref = torch::relu(plain_bn->forward(x2));
+        ref = global ? torch::adaptive_avg_pool2d(ref, {1, 1}) : torch::avg_pool2d(ref, {2, 2});
+        const double plain_forward = seconds_since(t);
+        t = std::chrono::steady_clock::now();
+        ref.backward(grad);
+        const double plain_backward = seconds_since(t);
+        std::cout << threads << " threads, " << c10::str(base.sizes()) << ": fused forward "
+                  << fused_forward << " s, backward " << fused_backward << " s | modules forward "
+                  << plain_forward << " s, backward " << plain_backward << " s\n";
+      }
     }
   }
+  at::set_num_threads(saved_threads);
 }
 
 }  // namespace

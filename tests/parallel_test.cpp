@@ -1,10 +1,10 @@
+#include "relnet/util/parallel.h"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include "relnet/util/parallel.h"
 
 namespace relnet {
 namespace {

@@ -51,7 +51,8 @@ ViewBatcher::ViewBatcher(const ImageDataset& dataset, const ViewAugmenter& augme
         (shards > 1 ? " for each of " + std::to_string(shards) + " ranks" : std::string()));
   }
   if (workers < 0) {
-    throw std::invalid_argument("ViewBatcher: workers must be >= 0, got " + std::to_string(workers));
+    throw std::invalid_argument("ViewBatcher: workers must be >= 0, got " +
+                                std::to_string(workers));
   }
   for (int64_t i = 0; i < workers; ++i) threads_.emplace_back([this] { worker_loop(); });
 }
