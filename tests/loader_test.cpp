@@ -84,6 +84,16 @@ TEST(LoaderTest, RejectsADatasetSmallerThanOneBatch) {
   EXPECT_THROW(ViewBatcher(data, aug, 2, 8, 1, 1, 1), std::invalid_argument);
 }
 
+TEST(LoaderTest, AutomaticWorkersAreNoneOnACpuAndCoresMinusOneBesideAGpu) {
+  EXPECT_EQ(augmentation_workers(0, /*cuda=*/false, 2), 0);
+  EXPECT_EQ(augmentation_workers(0, /*cuda=*/true, 4), 3);
+  EXPECT_EQ(augmentation_workers(0, /*cuda=*/true, 1), 1);
+  EXPECT_EQ(augmentation_workers(2, /*cuda=*/false, 2), 2);
+  EXPECT_NE(relnet::testing::error_of([] { augmentation_workers(-1, false, 2); })
+                .find("augmentation workers must be >= 0"),
+            std::string::npos);
+}
+
 TEST(LoaderTest, RejectsANegativeWorkerCount) {
   const ImageDataset data = random_dataset(20, 8);
   const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);

@@ -20,6 +20,10 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) 
 }
 
 int64_t augmentation_workers(int64_t requested, bool cuda, int cores) {
+  if (requested < 0) {
+    throw std::invalid_argument("augmentation workers must be >= 0 (0 = automatic), got " +
+                                std::to_string(requested));
+  }
   if (requested > 0) return requested;
   return cuda ? std::max(1, cores - 1) : 0;
 }

@@ -24,4 +24,6 @@ expect_fail 1 "checkpoint '$SCRATCH/missing.pt' does not exist" -- \
 head -c 1000 /dev/urandom >"$SCRATCH/garbage.pt"
 expect_fail 1 "is not a readable PyTorch file" -- \
   "$RELNET_BIN" linear-eval --checkpoint "$SCRATCH/garbage.pt"
+expect_fail 1 "augmentation workers must be >= 0 (0 = automatic), got -1" -- \
+  "$RELNET_BIN" bench --K 2 --batch 4 --steps 1 --workers -1
 echo "ok"

@@ -36,7 +36,8 @@ struct ViewBatch {
 // views are built on the intra-op threads between steps: measured faster on
 // 2 cores than a worker thread that the intra-op threads must share the cores
 // with, docs/PERFORMANCE.md) and cores - 1 (at least 1) beside a GPU, where
-// the CPU has nothing else to do.
+// the CPU has nothing else to do. Throws std::invalid_argument for a
+// negative `requested`.
 int64_t augmentation_workers(int64_t requested, bool cuda, int cores);
 
 class ViewBatcher {
