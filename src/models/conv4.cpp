@@ -2,6 +2,7 @@
 #include "relnet/models/conv4.h"
 
 #include "relnet/models/fused_batchnorm.h"
+#include "relnet/models/fused_conv_block.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -35,11 +36,18 @@ Conv4Impl::Conv4Impl() {
 }
 
 torch::Tensor Conv4Impl::forward(torch::Tensor x) {
-  x = to_channels_last(x);
   // The fused path needs float32 activations: not under bf16 autocast.
   if (fused() && is_training() && fused_batchnorm_applies(x) && !at::autocast::is_cpu_enabled()) {
     torch::nn::Sequential* layers[] = {&layer1_, &layer2_, &layer3_, &layer4_};
-    for (int i = 0; i < 4; ++i) {
+    int first = 0;
+    auto* conv1 = layer1_[0]->as<torch::nn::Conv2d>();
+    if (fused_conv_block_applies(x, *conv1)) {  // takes the input in any memory order
+      x = conv_batchnorm_relu_pool(x, *conv1, *layer1_[1]->as<torch::nn::BatchNorm2d>());
+      first = 1;
+    } else {
+      x = to_channels_last(x);
+    }
+    for (int i = first; i < 4; ++i) {
       torch::nn::Sequential& layer = *layers[i];
       x = layer[0]->as<torch::nn::Conv2d>()->forward(x);
       x = batchnorm_relu_pool(x, *layer[1]->as<torch::nn::BatchNorm2d>(),
@@ -47,6 +55,7 @@ torch::Tensor Conv4Impl::forward(torch::Tensor x) {
     }
     return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
   }
+  x = to_channels_last(x);
   x = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(x))));
   return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
 }

@@ -2,7 +2,6 @@
 // activations (N, H, W, C in memory), M = N*H*W values per channel.
 #include "relnet/models/fused_batchnorm.h"
 
-#include <cmath>
 #include <vector>
 
 #include "relnet/util/batchnorm.h"
@@ -245,27 +244,10 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
       line_moments(xp, l0, l1, sh.W, C, &scratch[2 * k * L], &scratch[(2 * k + 1) * L],
                    &sums[2 * k * C], &sums[(2 * k + 1) * C]);
     });
-    Tensor mean = torch::empty({C}, x.options());
-    Tensor invstd = torch::empty({C}, x.options());
-    std::vector<double> var(C);
-    for (int64_t c = 0; c < C; ++c) {
-      double s = 0, q = 0;
-      for (int64_t k = 0; k < chunks; ++k) {
-        s += sums[2 * k * C + c];
-        q += sums[(2 * k + 1) * C + c];
-      }
-      const double m = s / static_cast<double>(M);
-      var[c] = std::max(0.0, q / static_cast<double>(M) - m * m);
-      mean.data_ptr<float>()[c] = static_cast<float>(m);
-      invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var[c] + eps));
-    }
-    {  // running statistics, as BatchNorm2d in training mode
-      torch::NoGradGuard no_grad;
-      const Tensor unbiased =
-          torch::tensor(std::vector<double>(var), torch::kFloat64).mul_(double(M) / double(M - 1));
-      running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()), momentum);
-      running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype()), momentum);
-    }
+    const BatchMoments m =
+        batch_moments(sums, chunks, C, M, eps, running_mean, running_var, momentum);
+    const Tensor& mean = m.mean;
+    const Tensor& invstd = m.invstd;
 
     std::vector<float> scale(C), shift(C);
     const Tensor g32 = gamma.contiguous(), b32 = beta.contiguous();

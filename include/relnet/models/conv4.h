@@ -1,7 +1,8 @@
 // Conv4: 4 x [conv3x3 (no bias) -> BN -> ReLU -> AvgPool2], channels 8, 16,
 // 32, 64, the last pool global. 24,648 parameters, feature D = 64. While
 // training on CPU in float32 (and fused(), the default), each block's
-// BN -> ReLU -> pool runs as one kernel (models/fused_batchnorm.h).
+// BN -> ReLU -> pool runs as one kernel (models/fused_batchnorm.h), and the
+// first block, convolution included, as one (models/fused_conv_block.h).
 #pragma once
 
 #include <torch/torch.h>

@@ -4,7 +4,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace relnet {
 
@@ -17,6 +20,41 @@ inline double count_batchnorm_step(torch::Tensor& num_batches_tracked,
   num_batches_tracked.add_(1);
   return momentum.has_value() ? *momentum
                               : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
+}
+
+// A batch's per-channel statistics in float32: mean and 1 / sqrt(var + eps).
+struct BatchMoments {
+  torch::Tensor mean, invstd;
+};
+
+// The batch statistics of C channels from per-chunk sums of x and of x^2
+// over M values per channel (`sums` holds, for each chunk k, C sums of x at
+// 2kC and C sums of x^2 at (2k + 1)C; chunks are added in order, so the
+// result does not depend on scheduling), and BatchNorm2d's training-mode
+// update of the running mean and the running (unbiased) variance.
+inline BatchMoments batch_moments(const std::vector<double>& sums, int64_t chunks, int64_t C,
+                                  int64_t M, double eps, const torch::Tensor& running_mean,
+                                  const torch::Tensor& running_var, double momentum) {
+  BatchMoments m{torch::empty({C}, torch::kFloat32), torch::empty({C}, torch::kFloat32)};
+  std::vector<double> var(C);
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0, q = 0;
+    for (int64_t k = 0; k < chunks; ++k) {
+      s += sums[2 * k * C + c];
+      q += sums[(2 * k + 1) * C + c];
+    }
+    const double mean = s / static_cast<double>(M);
+    var[c] = std::max(0.0, q / static_cast<double>(M) - mean * mean);
+    m.mean.data_ptr<float>()[c] = static_cast<float>(mean);
+    m.invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var[c] + eps));
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor unbiased =
+      torch::tensor(var, torch::kFloat64).mul_(double(M) / double(M - 1));
+  torch::Tensor rm = running_mean, rv = running_var;  // handles onto the module's buffers
+  rm.mul_(1 - momentum).add_(m.mean.to(rm.dtype()), momentum);
+  rv.mul_(1 - momentum).add_(unbiased.to(rv.dtype()), momentum);
+  return m;
 }
 
 }  // namespace relnet
