@@ -27,6 +27,22 @@ def baseline_variants(group):
     return out
 
 
+def measured_lines(groups):
+    """When each group was measured, where a partial run (BENCH_ONLY) kept
+    some groups from an earlier one; nothing when all are from one run."""
+    when = {}
+    for name, g in groups.items():
+        stamps = sorted(r.get("measured", "unknown") for r in g)
+        when[name] = stamps[0] if stamps[0][:13] == stamps[-1][:13] else stamps[0] + " to " + stamps[-1]
+    if len({w[:13] for w in when.values()}) <= 1:
+        return []
+    out = ["Measured in more than one run of the script (`BENCH_ONLY` re-measures some sections "
+           "and keeps the others):", ""]
+    for name in sorted(when):
+        out.append("- `%s`: %s" % (name, when[name]))
+    return out + [""]
+
+
 def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     groups = {}
@@ -42,7 +58,7 @@ def main():
            % (datetime.date.today().isoformat(), sys.argv[3],
               max(len([r for r in g if r["impl"] == "relnet"])
                   for name, g in groups.items() if name.startswith("train/") or name == "linear_eval")),
-           "",
+           ""] + measured_lines(groups) + [
            "### Training step, end to end (augmentation + model), batch 64",
            "",
            "| backbone | K | relnet img/s | PyTorch img/s: best (variant; all variants) | ratio | target | relnet s/step | PyTorch s/step | relnet peak MB | PyTorch peak MB |",

@@ -13,6 +13,10 @@
 #
 # usage: scripts/bench.sh            (about 75 minutes on 2 cores)
 #        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
+#        BENCH_ONLY="conv4 scaling" scripts/bench.sh
+#            re-measures some sections (conv4, resnet32, linear, scaling) and
+#            keeps the others' results from the last run's results.jsonl; the
+#            tables say when each group was measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target relnet >/dev/null
@@ -21,7 +25,34 @@ PY=/usr/bin/python3
 OUT=${BENCH_OUT:-build/bench}
 PAIRS=${BENCH_PAIRS:-3}
 mkdir -p "$OUT"
-: > "$OUT/results.jsonl"
+ONLY=${BENCH_ONLY:-conv4 resnet32 linear scaling}
+for section in $ONLY; do
+  case $section in conv4|resnet32|linear|scaling) ;;
+    *) echo "bench: unknown section '$section' in BENCH_ONLY (conv4 resnet32 linear scaling)" >&2; exit 2;;
+  esac
+done
+runs() { [[ " $ONLY " == *" $1 "* ]]; }
+# The groups each section writes; a partial run keeps every other group's
+# records, stamped with when they were measured (the file's time, where a
+# record has no stamp of its own).
+$PY - "$OUT/results.jsonl" $ONLY <<'PYEOF'
+import datetime, json, os, sys
+path, only = sys.argv[1], set(sys.argv[2:])
+prefix = {"conv4": "train/conv4/", "resnet32": "train/resnet32/", "linear": "linear_eval",
+          "scaling": "scale_"}
+kept = []
+if len(only) < len(prefix) and os.path.exists(path):
+    stamp = datetime.datetime.fromtimestamp(os.path.getmtime(path)).strftime("%Y-%m-%d %H:%M")
+    for line in open(path):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if not any(r["group"].startswith(prefix[s]) for s in only):
+            r.setdefault("measured", stamp)
+            kept.append(json.dumps(r))
+with open(path, "w") as f:
+    f.write("".join(l + "\n" for l in kept))
+PYEOF
 THREADS=$(nproc)
 
 steps_for() {  # steps_for K backbone -> measured steps
@@ -31,8 +62,8 @@ steps_for() {  # steps_for K backbone -> measured steps
 }
 
 record() {  # record GROUP IMPL ENV JSON
-  $PY -c 'import json,sys; r=json.loads(sys.argv[4]); r.update(group=sys.argv[1], impl=sys.argv[2], env=sys.argv[3]); print(json.dumps(r))' \
-    "$1" "$2" "$3" "$4" >> "$OUT/results.jsonl"
+  $PY -c 'import json,sys; r=json.loads(sys.argv[4]); r.update(group=sys.argv[1], impl=sys.argv[2], env=sys.argv[3], measured=sys.argv[5]); print(json.dumps(r))' \
+    "$1" "$2" "$3" "$4" "$(date '+%Y-%m-%d %H:%M')" >> "$OUT/results.jsonl"
 }
 
 MALLOC_VARS=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456)
@@ -65,31 +96,38 @@ compare_train() {  # compare_train BACKBONE K
   done
 }
 
-compare_train conv4 4
-compare_train conv4 16
-compare_train conv4 32
-compare_train resnet32 4
-compare_train resnet32 32
+if runs conv4; then
+  compare_train conv4 4
+  compare_train conv4 16
+  compare_train conv4 32
+fi
+if runs resnet32; then
+  compare_train resnet32 4
+  compare_train resnet32 32
+fi
 
 # Linear evaluation: relnet runs the whole protocol (100 epochs + test);
 # the baseline recomputes the frozen features every epoch as the reference
 # does, so a few of its epochs are timed and scaled to 100.
 LE_EPOCHS=${BENCH_QUICK:+2}; LE_EPOCHS=${LE_EPOCHS:-3}
 for _ in $(seq "$PAIRS"); do
+  runs linear || break
   echo "bench: linear evaluation" >&2
   record linear_eval relnet own "$($RELNET --quiet bench --json --linear-eval --epochs 100)"
   baseline linear_eval --linear-eval --epochs "$LE_EPOCHS"
 done
 
 # relnet alone: how step time and memory grow with K and with the batch.
-for k in 4 8 16 32 64; do
-  echo "bench: scaling K=$k" >&2
-  record "scale_K" relnet own "$($RELNET --quiet bench --json --K "$k" --batch 64 --steps "$(steps_for "$k" conv4)" --warmup 1)"
-done
-for b in 16 32 64 128; do
-  echo "bench: scaling batch=$b" >&2
-  record "scale_batch" relnet own "$($RELNET --quiet bench --json --K 32 --batch "$b" --steps 3 --warmup 1)"
-done
+if runs scaling; then
+  for k in 4 8 16 32 64; do
+    echo "bench: scaling K=$k" >&2
+    record "scale_K" relnet own "$($RELNET --quiet bench --json --K "$k" --batch 64 --steps "$(steps_for "$k" conv4)" --warmup 1)"
+  done
+  for b in 16 32 64 128; do
+    echo "bench: scaling batch=$b" >&2
+    record "scale_batch" relnet own "$($RELNET --quiet bench --json --K 32 --batch "$b" --steps 3 --warmup 1)"
+  done
+fi
 
 $PY bench/report.py "$OUT/results.jsonl" docs/PERFORMANCE.md \
   "$(uname -m), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME")"
