@@ -216,10 +216,11 @@ std::vector<Field> fields(Config& c) {
                  "layer; the same loss and gradients (tested), slower and with more memory; for "
                  "checking results only"),
       bool_field("model.fused", m.fused,
-                 "run Conv4's BatchNorm -> ReLU -> pooling and the relation head's BatchNorm -> "
-                 "LeakyReLU -> Linear over all pairs as relnet's fused CPU kernels while "
-                 "training (float32 on CPU); `false` runs LibTorch's modules: the same results "
-                 "within float rounding (tested), slower"),
+                 "run Conv4's first block (convolution included) and each later block's "
+                 "BatchNorm -> ReLU -> pooling, and the relation head's BatchNorm -> LeakyReLU -> "
+                 "Linear over all pairs, as relnet's fused CPU kernels while training (float32 "
+                 "on CPU); `false` runs LibTorch's modules: the same results within float "
+                 "rounding (tested), slower"),
       int_field("train.epochs", t.epochs, 1, "epochs over the (subset of the) training set"),
       int_field("train.batch_size", t.batch_size, 2,
                 "images per step; the last incomplete batch of an epoch is dropped"),
