@@ -14,6 +14,7 @@ namespace relnet {
 namespace {
 
 using relnet::testing::error_of;
+using relnet::testing::expect_batchnorm_close;
 using relnet::testing::expect_tensors_close;
 
 struct Case {
@@ -59,14 +60,7 @@ TEST_P(FusedBatchNormTest, EqualsTheModules) {
     ref.backward(grad.to(torch::kFloat64));
     const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
     expect_tensors_close(x1.grad(), f32(x2.grad()), "d input");
-    expect_tensors_close(fused_bn->weight.grad(), f32(plain_bn->weight.grad()), "d weight");
-    expect_tensors_close(fused_bn->bias.grad(), f32(plain_bn->bias.grad()), "d bias");
-    expect_tensors_close(fused_bn->running_mean, f32(plain_bn->running_mean), "running mean", 1e-5,
-                         1e-6);
-    expect_tensors_close(fused_bn->running_var, f32(plain_bn->running_var), "running var", 1e-5,
-                         1e-6);
-    EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(),
-              plain_bn->num_batches_tracked.item<int64_t>());
+    expect_batchnorm_close(fused_bn, plain_bn);
   }
 }
 

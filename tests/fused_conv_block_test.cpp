@@ -17,6 +17,7 @@ namespace relnet {
 namespace {
 
 using relnet::testing::error_of;
+using relnet::testing::expect_batchnorm_close;
 using relnet::testing::expect_tensors_close;
 
 torch::nn::Conv2d first_conv(int64_t in) {
@@ -67,14 +68,7 @@ TEST_P(FusedConvBlockTest, EqualsTheModules) {
     ref.backward(grad.to(torch::kFloat64));
     const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
     expect_tensors_close(fused_conv->weight.grad(), f32(plain_conv->weight.grad()), "d conv weight");
-    expect_tensors_close(fused_bn->weight.grad(), f32(plain_bn->weight.grad()), "d bn weight");
-    expect_tensors_close(fused_bn->bias.grad(), f32(plain_bn->bias.grad()), "d bn bias");
-    expect_tensors_close(fused_bn->running_mean, f32(plain_bn->running_mean), "running mean", 1e-5,
-                         1e-6);
-    expect_tensors_close(fused_bn->running_var, f32(plain_bn->running_var), "running var", 1e-5,
-                         1e-6);
-    EXPECT_EQ(fused_bn->num_batches_tracked.item<int64_t>(),
-              plain_bn->num_batches_tracked.item<int64_t>());
+    expect_batchnorm_close(fused_bn, plain_bn);
     // A step moves the weights, so that the second step differs from the first.
     torch::NoGradGuard no_grad;
     fused_conv->weight.sub_(fused_conv->weight.grad() * 0.1);

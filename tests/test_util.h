@@ -39,6 +39,19 @@ inline void expect_tensors_close(const torch::Tensor& a, const torch::Tensor& b,
       << what << ": max difference " << (a - b).abs().max().item<double>();
 }
 
+// Expects a float32 BatchNorm's parameter gradients and training state (running
+// mean and variance, steps counted) equal to a reference BatchNorm's, which may
+// run in float64.
+inline void expect_batchnorm_close(const torch::nn::BatchNorm2d& bn,
+                                   const torch::nn::BatchNorm2d& reference) {
+  const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
+  expect_tensors_close(bn->weight.grad(), f32(reference->weight.grad()), "d bn weight");
+  expect_tensors_close(bn->bias.grad(), f32(reference->bias.grad()), "d bn bias");
+  expect_tensors_close(bn->running_mean, f32(reference->running_mean), "running mean", 1e-5, 1e-6);
+  expect_tensors_close(bn->running_var, f32(reference->running_var), "running var", 1e-5, 1e-6);
+  EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), reference->num_batches_tracked.item<int64_t>());
+}
+
 // A fresh, empty folder under the system temp dir, removed on destruction.
 class TempDir {
  public:

@@ -305,12 +305,10 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     Tensor dgamma = torch::empty({C}, gamma.options());
     Tensor dbeta = torch::empty({C}, gamma.options());
     std::vector<float> a(C), b(C), cc(C);
+    std::vector<double> sum_du, sum_du_xhat;
+    total_chunk_sums(sums, chunks, C, sum_du, sum_du_xhat);
     for (int64_t c = 0; c < C; ++c) {
-      double s = 0, q = 0;
-      for (int64_t k = 0; k < chunks; ++k) {
-        s += sums[2 * k * C + c];
-        q += sums[(2 * k + 1) * C + c];
-      }
+      const double s = sum_du[c], q = sum_du_xhat[c];
       dbeta.data_ptr<float>()[c] = static_cast<float>(s);
       dgamma.data_ptr<float>()[c] = static_cast<float>(q);
       a[c] = scale[c];

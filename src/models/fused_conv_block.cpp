@@ -481,12 +481,10 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
     });
     Tensor dgamma = torch::empty({kCo}, saved[2].options());
     Tensor dbeta = torch::empty({kCo}, saved[2].options());
+    std::vector<double> sum_du, sum_du_xhat;
+    total_chunk_sums(sums, chunks, kCo, sum_du, sum_du_xhat);
     for (int64_t c = 0; c < kCo; ++c) {
-      double s = 0, q = 0;
-      for (int64_t j = 0; j < chunks; ++j) {
-        s += sums[2 * j * kCo + c];
-        q += sums[(2 * j + 1) * kCo + c];
-      }
+      const double s = sum_du[c], q = sum_du_xhat[c];
       dbeta.data_ptr<float>()[c] = static_cast<float>(s);
       dgamma.data_ptr<float>()[c] = static_cast<float>(q);
       // dy = scale * (du - s / M - xhat * q / M), xhat = (y - mean) * invstd.

@@ -22,29 +22,40 @@ inline double count_batchnorm_step(torch::Tensor& num_batches_tracked,
                               : 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
 }
 
+// Per-chunk sums of C channels laid out as the fused kernels write them:
+// chunk k's C first sums at 2kC, its C second sums at (2k + 1)C. Adds the
+// chunks in order (so the totals do not depend on scheduling) into `first`
+// and `second`.
+inline void total_chunk_sums(const std::vector<double>& sums, int64_t chunks, int64_t C,
+                             std::vector<double>& first, std::vector<double>& second) {
+  first.assign(C, 0.0);
+  second.assign(C, 0.0);
+  for (int64_t k = 0; k < chunks; ++k) {
+    for (int64_t c = 0; c < C; ++c) {
+      first[c] += sums[2 * k * C + c];
+      second[c] += sums[(2 * k + 1) * C + c];
+    }
+  }
+}
+
 // A batch's per-channel statistics in float32: mean and 1 / sqrt(var + eps).
 struct BatchMoments {
   torch::Tensor mean, invstd;
 };
 
 // The batch statistics of C channels from per-chunk sums of x and of x^2
-// over M values per channel (`sums` holds, for each chunk k, C sums of x at
-// 2kC and C sums of x^2 at (2k + 1)C; chunks are added in order, so the
-// result does not depend on scheduling), and BatchNorm2d's training-mode
+// over M values per channel (laid out as for total_chunk_sums), and
+// BatchNorm2d's training-mode
 // update of the running mean and the running (unbiased) variance.
 inline BatchMoments batch_moments(const std::vector<double>& sums, int64_t chunks, int64_t C,
                                   int64_t M, double eps, const torch::Tensor& running_mean,
                                   const torch::Tensor& running_var, double momentum) {
   BatchMoments m{torch::empty({C}, torch::kFloat32), torch::empty({C}, torch::kFloat32)};
-  std::vector<double> var(C);
+  std::vector<double> var(C), s, q;
+  total_chunk_sums(sums, chunks, C, s, q);
   for (int64_t c = 0; c < C; ++c) {
-    double s = 0, q = 0;
-    for (int64_t k = 0; k < chunks; ++k) {
-      s += sums[2 * k * C + c];
-      q += sums[(2 * k + 1) * C + c];
-    }
-    const double mean = s / static_cast<double>(M);
-    var[c] = std::max(0.0, q / static_cast<double>(M) - mean * mean);
+    const double mean = s[c] / static_cast<double>(M);
+    var[c] = std::max(0.0, q[c] / static_cast<double>(M) - mean * mean);
     m.mean.data_ptr<float>()[c] = static_cast<float>(mean);
     m.invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var[c] + eps));
   }
