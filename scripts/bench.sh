@@ -110,12 +110,13 @@ fi
 # the baseline recomputes the frozen features every epoch as the reference
 # does, so a few of its epochs are timed and scaled to 100.
 LE_EPOCHS=${BENCH_QUICK:+2}; LE_EPOCHS=${LE_EPOCHS:-3}
-for _ in $(seq "$PAIRS"); do
-  runs linear || break
-  echo "bench: linear evaluation" >&2
-  record linear_eval relnet own "$($RELNET --quiet bench --json --linear-eval --epochs 100)"
-  baseline linear_eval --linear-eval --epochs "$LE_EPOCHS"
-done
+if runs linear; then
+  for _ in $(seq "$PAIRS"); do
+    echo "bench: linear evaluation" >&2
+    record linear_eval relnet own "$($RELNET --quiet bench --json --linear-eval --epochs 100)"
+    baseline linear_eval --linear-eval --epochs "$LE_EPOCHS"
+  done
+fi
 
 # relnet alone: how step time and memory grow with K and with the batch.
 if runs scaling; then

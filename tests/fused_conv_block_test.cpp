@@ -67,7 +67,8 @@ TEST_P(FusedConvBlockTest, EqualsTheModules) {
     out.backward(grad);
     ref.backward(grad.to(torch::kFloat64));
     const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
-    expect_tensors_close(fused_conv->weight.grad(), f32(plain_conv->weight.grad()), "d conv weight");
+    expect_tensors_close(fused_conv->weight.grad(), f32(plain_conv->weight.grad()),
+                         "d conv weight");
     expect_batchnorm_close(fused_bn, plain_bn);
     // A step moves the weights, so that the second step differs from the first.
     torch::NoGradGuard no_grad;
@@ -135,8 +136,8 @@ TEST(FusedConvBlockTest, AppliesOnlyToWhatItComputes) {
       x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).padding(0))));
   EXPECT_FALSE(fused_conv_block_applies(
       x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).padding_mode(torch::kReflect))));
-  EXPECT_FALSE(
-      fused_conv_block_applies(x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 3).padding(1))));
+  EXPECT_FALSE(fused_conv_block_applies(
+      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 3).padding(1))));
   torch::nn::BatchNorm2d bn(8);
   EXPECT_NE(error_of([&] {
               conv_batchnorm_relu_pool(x.clone().requires_grad_(true), *conv, *bn);

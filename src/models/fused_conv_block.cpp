@@ -249,8 +249,8 @@ void spread_gradient(const float* gout, const Geometry& g, int64_t n, float* gp)
 
 struct ChannelConstants {
   float scale[kCo], shift[kCo], mean[kCo], invstd[kCo];
-  // dy = a * du + k0 + k1 * y, BatchNorm's input gradient (backward only).
-  float a[kCo], k0[kCo], k1[kCo];
+  // dy = scale * du + k0 + k1 * y, BatchNorm's input gradient (backward only).
+  float k0[kCo], k1[kCo];
 };
 
 // Backward, first pass: per channel, the sums of du and du * xhat over images
@@ -328,14 +328,14 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
     }
     {
       const vec sc = splat(k.scale[c]), sh = splat(k.shift[c]);
-      const vec a = splat(k.a[c]), k0 = splat(k.k0[c]), k1 = splat(k.k1[c]);
+      const vec k0 = splat(k.k0[c]), k1 = splat(k.k1[c]);
       for (int64_t h = 0; h < g.H; ++h) {
         const float* row = y + ((n * kCo + c) * g.H + h) * R;
         for (int64_t b = 0; b < g.blocks; ++b) {
           const vec gv = h < 2 * Ho ? load(gp + (c * Ho + h / 2) * half + b * kLanes) : vec{};
           const vec ye = load(row + 2 * b * kLanes), yo = load(row + (2 * b + 1) * kLanes);
-          vec de = a * (ye * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * ye;  // even columns
-          vec dd = a * (yo * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * yo;  // odd columns
+          vec de = sc * (ye * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * ye;  // even columns
+          vec dd = sc * (yo * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * yo;  // odd columns
           if (b == g.blocks - 1) {
             de *= last_even;
             dd *= last_odd;
@@ -387,18 +387,23 @@ RELNET_SIMD void backward_weight(const float* __restrict x, const float* __restr
   for (int64_t n = n0; n < n1; ++n) {
     pad_image(x, g, n, pad);
     spread_gradient(gout, g, n, gp);
+    const bool next = n + 1 < n1;
     switch (g.Cin) {  // the taps unrolled, so that the gradients stay in registers
       case 1:
-        weight_gradient_of_image<1>(x, y, gout, g, k, n, n + 1 < n1, pad, gp, last_even, last_odd, dy, dw);
+        weight_gradient_of_image<1>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
+                                    dy, dw);
         break;
       case 2:
-        weight_gradient_of_image<2>(x, y, gout, g, k, n, n + 1 < n1, pad, gp, last_even, last_odd, dy, dw);
+        weight_gradient_of_image<2>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
+                                    dy, dw);
         break;
       case 3:
-        weight_gradient_of_image<3>(x, y, gout, g, k, n, n + 1 < n1, pad, gp, last_even, last_odd, dy, dw);
+        weight_gradient_of_image<3>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
+                                    dy, dw);
         break;
       default:
-        weight_gradient_of_image<kMaxCin>(x, y, gout, g, k, n, n + 1 < n1, pad, gp, last_even, last_odd, dy, dw);
+        weight_gradient_of_image<kMaxCin>(x, y, gout, g, k, n, next, pad, gp, last_even,
+                                          last_odd, dy, dw);
         break;
     }
   }
@@ -489,7 +494,6 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
       dgamma.data_ptr<float>()[c] = static_cast<float>(q);
       // dy = scale * (du - s / M - xhat * q / M), xhat = (y - mean) * invstd.
       const double b = k.scale[c] * s / M, cc = k.scale[c] * q / M;
-      k.a[c] = k.scale[c];
       k.k0[c] = static_cast<float>(-b + cc * mean[c] * invstd[c]);
       k.k1[c] = static_cast<float>(-cc * invstd[c]);
     }
