@@ -3,6 +3,7 @@
 
 #include "relnet/models/fused_batchnorm.h"
 #include "relnet/models/fused_conv_block.h"
+#include "relnet/models/fused_second_block.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -41,12 +42,16 @@ torch::Tensor Conv4Impl::forward(torch::Tensor x) {
     torch::nn::Sequential* layers[] = {&layer1_, &layer2_, &layer3_, &layer4_};
     int first = 0;
     auto* conv1 = layer1_[0]->as<torch::nn::Conv2d>();
+    auto* conv2 = layer2_[0]->as<torch::nn::Conv2d>();
     if (fused_conv_block_applies(x, *conv1)) {  // takes the input in any memory order
       x = conv_batchnorm_relu_pool(x, *conv1, *layer1_[1]->as<torch::nn::BatchNorm2d>());
       first = 1;
-    } else {
-      x = to_channels_last(x);
+      if (fused_second_block_applies(x, *conv2)) {  // reads the first block's layout fastest
+        x = fused_second_block(x, *conv2, *layer2_[1]->as<torch::nn::BatchNorm2d>());
+        first = 2;
+      }
     }
+    if (first < 2) x = to_channels_last(x);
     for (int i = first; i < 4; ++i) {
       torch::nn::Sequential& layer = *layers[i];
       x = layer[0]->as<torch::nn::Conv2d>()->forward(x);

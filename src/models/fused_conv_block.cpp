@@ -20,12 +20,7 @@
 
 #include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
-
-#if defined(__GNUC__) && !defined(__clang__)
-// Vectors of 64 bytes live in registers inside the kernels and are never
-// passed between functions of different instruction sets.
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {
@@ -34,23 +29,10 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr int64_t kCo = 8;      // output channels
-constexpr int64_t kLanes = 16;  // floats per vector: pooled positions per block
+using namespace vec16;  // NOLINT(build/namespaces): the kernels' vector vocabulary
+
+constexpr int64_t kCo = 8;  // output channels
 constexpr int64_t kMaxCin = 4;
-
-typedef float vec __attribute__((vector_size(64)));
-typedef float vec_u __attribute__((vector_size(64), aligned(4)));
-
-RELNET_INLINE vec load(const float* p) { return *reinterpret_cast<const vec_u*>(p); }
-RELNET_INLINE void store(float* p, vec v) { *reinterpret_cast<vec_u*>(p) = v; }
-RELNET_INLINE vec splat(float v) { return vec{} + v; }
-// NaN stays NaN, as in torch::relu: a diverging run must show in the loss.
-RELNET_INLINE vec relu(vec v) { return v < 0.f ? vec{} : v; }
-RELNET_INLINE float lane_sum(vec v) {
-  float s = 0.f;
-  for (int64_t l = 0; l < kLanes; ++l) s += v[l];
-  return s;
-}
 
 struct Geometry {
   int64_t N, Cin, H, W;
@@ -198,8 +180,8 @@ RELNET_SIMD void conv_forward(const float* __restrict x, const float* __restrict
 }
 
 // Forward, second pass: out = avgpool2(relu(scale * y + shift)) for images
-// [n0, n1), channels-last (N, Ho, Wo, 8); `pooled` holds one image's result
-// per channel before it is interleaved.
+// [n0, n1), contiguous (N, 8, Ho, Wo); `pooled` holds one image's result
+// in padded rows.
 RELNET_SIMD void pool_forward(const float* __restrict y, float* __restrict out, int64_t n0,
                               int64_t n1, const Geometry& g, const float* scale,
                               const float* shift, float* __restrict pooled) {
@@ -219,46 +201,32 @@ RELNET_SIMD void pool_forward(const float* __restrict y, float* __restrict out, 
         }
       }
     }
-    float* o = out + n * Ho * Wo * kCo;
-    for (int64_t ho = 0; ho < Ho; ++ho) {
-      for (int64_t wo = 0; wo < Wo; ++wo) {
-        for (int64_t c = 0; c < kCo; ++c) {
-          o[(ho * Wo + wo) * kCo + c] = pooled[(c * Ho + ho) * half + wo];
-        }
-      }
+    float* o = out + n * kCo * Ho * Wo;
+    for (int64_t r = 0; r < kCo * Ho; ++r) {
+      std::copy(pooled + r * half, pooled + r * half + Wo, o + r * Wo);
     }
   }
 }
 
-// The gradient at the pooled output of image n, channels-last (N, Ho, Wo,
-// 8), as the gradient at each pooling window's inputs: gp[(c * Ho + ho) *
+// The gradient at the pooled output of image n, contiguous (N, 8, Ho, Wo),
+// as the gradient at each pooling window's inputs: gp[(c * Ho + ho) *
 // half + k] = g / 4. Positions k >= Wo stay zero from clear_spread.
 void clear_spread(const Geometry& g, float* gp) { std::fill(gp, gp + g.pooled_size(), 0.f); }
 
 void spread_gradient(const float* gout, const Geometry& g, int64_t n, float* gp) {
   const int64_t Ho = g.Ho(), Wo = g.Wo(), half = g.half();
-  const float* src = gout + n * Ho * Wo * kCo;
-  for (int64_t ho = 0; ho < Ho; ++ho) {
-    for (int64_t wo = 0; wo < Wo; ++wo) {
-      for (int64_t c = 0; c < kCo; ++c) {
-        gp[(c * Ho + ho) * half + wo] = 0.25f * src[(ho * Wo + wo) * kCo + c];
-      }
-    }
+  const float* src = gout + n * kCo * Ho * Wo;
+  for (int64_t r = 0; r < kCo * Ho; ++r) {
+    for (int64_t wo = 0; wo < Wo; ++wo) gp[r * half + wo] = 0.25f * src[r * Wo + wo];
   }
 }
-
-struct ChannelConstants {
-  float scale[kCo], shift[kCo], mean[kCo], invstd[kCo];
-  // dy = scale * du + k0 + k1 * y, BatchNorm's input gradient (backward only).
-  float k0[kCo], k1[kCo];
-};
 
 // Backward, first pass: per channel, the sums of du and du * xhat over images
 // [n0, n1), du being the gradient at BatchNorm's output (zero where ReLU was
 // off). Rows and columns that no pooling window covers have du = 0.
 RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restrict gout,
                                int64_t n0, int64_t n1, const Geometry& g,
-                               const ChannelConstants& k, float* __restrict gp,
+                               const BatchNormGradient& k, float* __restrict gp,
                                double* __restrict sum_du, double* __restrict sum_du_xhat) {
   const int64_t R = g.row(), Ho = g.Ho(), half = g.half();
   clear_spread(g, gp);
@@ -287,11 +255,6 @@ RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restric
   }
 }
 
-// Asks the cache for `floats` floats from p on.
-RELNET_INLINE void prefetch(const float* p, int64_t floats) {
-  for (int64_t i = 0; i < floats; i += 16) __builtin_prefetch(p + i);
-}
-
 // Backward, second pass: the convolution's weight gradient over images
 // [n0, n1), one output channel c of an image at a time. First BatchNorm's
 // input gradient dy of channel c (from y and the pooled gradient) goes to
@@ -310,7 +273,7 @@ template <int64_t Cin>
 RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
                                             const float* __restrict y,
                                             const float* __restrict gout, const Geometry& g,
-                                            const ChannelConstants& k, int64_t n, bool next,
+                                            const BatchNormGradient& k, int64_t n, bool next,
                                             const float* __restrict pad,
                                             const float* __restrict gp, vec last_even,
                                             vec last_odd, float* __restrict dy,
@@ -377,7 +340,7 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
 
 RELNET_SIMD void backward_weight(const float* __restrict x, const float* __restrict y,
                                  const float* __restrict gout, int64_t n0, int64_t n1,
-                                 const Geometry& g, const ChannelConstants& k,
+                                 const Geometry& g, const BatchNormGradient& k,
                                  float* __restrict pad, float* __restrict gp,
                                  float* __restrict dy, double* __restrict dw) {
   vec last_even, last_odd;
@@ -445,8 +408,7 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
       scale[c] = g32.data_ptr<float>()[c] * m.invstd.data_ptr<float>()[c];
       shift[c] = b32.data_ptr<float>()[c] - m.mean.data_ptr<float>()[c] * scale[c];
     }
-    Tensor out = torch::empty({g.N, kCo, g.Ho(), g.Wo()},
-                              x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    Tensor out = torch::empty({g.N, kCo, g.Ho(), g.Wo()}, x.options());
     float* op = out.data_ptr<float>();
     std::vector<float> pooled(chunks * g.pooled_size());
     parallel_chunks(g.N, chunks, [&](int64_t k, int64_t n0, int64_t n1) {
@@ -466,17 +428,11 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
     const float* invstd = saved[5].data_ptr<float>();
     const Geometry g = geometry_of(x);
     const double M = static_cast<double>(g.N * g.H * g.W);
-    const Tensor gout = grads[0].to(torch::kFloat32).contiguous(at::MemoryFormat::ChannelsLast);
+    const Tensor gout = grads[0].to(torch::kFloat32).contiguous();
     const float* gp = gout.data_ptr<float>();
     const float* yp = y.data_ptr<float>();
 
-    ChannelConstants k{};
-    for (int64_t c = 0; c < kCo; ++c) {
-      k.scale[c] = gamma[c] * invstd[c];
-      k.shift[c] = beta[c] - mean[c] * k.scale[c];
-      k.mean[c] = mean[c];
-      k.invstd[c] = invstd[c];
-    }
+    BatchNormGradient k = batchnorm_gradient_constants(gamma, beta, mean, invstd, kCo);
     const int64_t chunks = chunk_count(g.N, 8);
     std::vector<double> sums(2 * chunks * kCo, 0.0);
     std::vector<float> spread(chunks * g.pooled_size());
@@ -484,19 +440,8 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
       backward_sums(yp, gp, n0, n1, g, k, &spread[j * g.pooled_size()], &sums[2 * j * kCo],
                     &sums[(2 * j + 1) * kCo]);
     });
-    Tensor dgamma = torch::empty({kCo}, saved[2].options());
-    Tensor dbeta = torch::empty({kCo}, saved[2].options());
-    std::vector<double> sum_du, sum_du_xhat;
-    total_chunk_sums(sums, chunks, kCo, sum_du, sum_du_xhat);
-    for (int64_t c = 0; c < kCo; ++c) {
-      const double s = sum_du[c], q = sum_du_xhat[c];
-      dbeta.data_ptr<float>()[c] = static_cast<float>(s);
-      dgamma.data_ptr<float>()[c] = static_cast<float>(q);
-      // dy = scale * (du - s / M - xhat * q / M), xhat = (y - mean) * invstd.
-      const double b = k.scale[c] * s / M, cc = k.scale[c] * q / M;
-      k.k0[c] = static_cast<float>(-b + cc * mean[c] * invstd[c]);
-      k.k1[c] = static_cast<float>(-cc * invstd[c]);
-    }
+    Tensor dgamma, dbeta;
+    batchnorm_backward_totals(sums, chunks, M, k, dgamma, dbeta);
 
     const int64_t taps = g.Cin * 9;
     std::vector<double> dws(chunks * kCo * taps, 0.0);
@@ -523,17 +468,23 @@ bool is_float_cpu(const Tensor& t) {
 
 }  // namespace
 
-bool fused_conv_block_applies(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+bool is_same_size_conv3x3(const torch::nn::Conv2dImpl& conv) {
   const auto& o = conv.options;
   const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  return (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 && (*o.stride())[0] == 1 &&
+         (*o.stride())[1] == 1 && padding != nullptr && (**padding)[0] == 1 &&
+         (**padding)[1] == 1 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 &&
+         o.groups() == 1 && !o.bias() &&
+         c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr &&
+         conv.weight.defined() && conv.weight.device().is_cpu() &&
+         conv.weight.scalar_type() == torch::kFloat32;
+}
+
+bool fused_conv_block_applies(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
+  const auto& o = conv.options;
   return x.dim() == 4 && is_float_cpu(x) && !x.requires_grad() && x.size(1) == o.in_channels() &&
          o.in_channels() <= kMaxCin && x.size(2) >= 2 && x.size(3) >= 2 &&
-         o.out_channels() == kCo && (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 &&
-         (*o.stride())[0] == 1 && (*o.stride())[1] == 1 && padding != nullptr &&
-         (**padding)[0] == 1 && (**padding)[1] == 1 && (*o.dilation())[0] == 1 &&
-         (*o.dilation())[1] == 1 && o.groups() == 1 && !o.bias() &&
-         c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr &&
-         is_float_cpu(conv.weight);
+         o.out_channels() == kCo && is_same_size_conv3x3(conv);
 }
 
 torch::Tensor conv_batchnorm_relu_pool(const torch::Tensor& x, torch::nn::Conv2dImpl& conv,

@@ -21,6 +21,11 @@
 
 namespace relnet {
 
+// Whether `conv` is a 3x3, stride 1, padding 1 (zeros) convolution without
+// dilation, groups or bias, with float32 weights on the CPU: the convolution
+// of a Conv4 block, which the fused block kernels compute.
+bool is_same_size_conv3x3(const torch::nn::Conv2dImpl& conv);
+
 // Whether conv_batchnorm_relu_pool takes `x` with `conv`: x a 4-D float32
 // CPU tensor that needs no gradient, with conv's input channels (at most 4),
 // H, W >= 2; conv 3x3, stride 1, padding 1, no dilation, groups or bias, 8
@@ -30,7 +35,8 @@ bool fused_conv_block_applies(const torch::Tensor& x, const torch::nn::Conv2dImp
 // pool(relu(bn(conv(x)))) with `bn` in training mode: normalises with the
 // batch's statistics and updates bn's running mean, running variance
 // (unbiased) and num_batches_tracked as BatchNorm2d does. x: (N, Cin, H, W)
-// in any memory order; the result is channels-last (N, 8, H/2, W/2).
+// in any memory order; the result is contiguous (N, 8, H/2, W/2), the layout
+// the fused second block reads fastest.
 // Differentiable in conv's weight and bn's weight and bias.
 torch::Tensor conv_batchnorm_relu_pool(const torch::Tensor& x, torch::nn::Conv2dImpl& conv,
                                        torch::nn::BatchNorm2dImpl& bn);

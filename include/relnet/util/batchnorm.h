@@ -68,4 +68,55 @@ inline BatchMoments batch_moments(const std::vector<double>& sums, int64_t chunk
   return m;
 }
 
+// Per-channel constants of a fused BatchNorm -> ReLU backward pass.
+// Forwards, BatchNorm's output is y * scale + shift; backwards, its input
+// gradient is dy = scale * du + k0 + k1 * y, du being the gradient at its
+// output (zero where ReLU was off).
+struct BatchNormGradient {
+  std::vector<float> scale, shift, mean, invstd, k0, k1;
+};
+
+// scale, shift, mean and invstd of C channels from BatchNorm's weight and
+// bias and the batch's mean and 1 / std; k0 and k1 follow from the batch's
+// sums (batchnorm_backward_totals).
+inline BatchNormGradient batchnorm_gradient_constants(const float* gamma, const float* beta,
+                                                      const float* mean, const float* invstd,
+                                                      int64_t C) {
+  BatchNormGradient k;
+  k.scale.resize(C);
+  k.shift.resize(C);
+  k.mean.assign(mean, mean + C);
+  k.invstd.assign(invstd, invstd + C);
+  k.k0.assign(C, 0.f);
+  k.k1.assign(C, 0.f);
+  for (int64_t c = 0; c < C; ++c) {
+    k.scale[c] = gamma[c] * invstd[c];
+    k.shift[c] = beta[c] - mean[c] * k.scale[c];
+  }
+  return k;
+}
+
+// Adds the per-chunk sums of du and du * xhat (laid out as for
+// total_chunk_sums) over the batch, M values per channel, into BatchNorm's
+// parameter gradients `dgamma` and `dbeta` (new float32 tensors) and sets k0
+// and k1 of `k`.
+inline void batchnorm_backward_totals(const std::vector<double>& sums, int64_t chunks, double M,
+                                      BatchNormGradient& k, torch::Tensor& dgamma,
+                                      torch::Tensor& dbeta) {
+  const int64_t C = static_cast<int64_t>(k.scale.size());
+  std::vector<double> sum_du, sum_du_xhat;
+  total_chunk_sums(sums, chunks, C, sum_du, sum_du_xhat);
+  dgamma = torch::empty({C}, torch::kFloat32);
+  dbeta = torch::empty({C}, torch::kFloat32);
+  for (int64_t c = 0; c < C; ++c) {
+    const double s = sum_du[c], q = sum_du_xhat[c];
+    dbeta.data_ptr<float>()[c] = static_cast<float>(s);
+    dgamma.data_ptr<float>()[c] = static_cast<float>(q);
+    // dy = scale * (du - s / M - xhat * q / M), xhat = (y - mean) * invstd.
+    const double b = k.scale[c] * s / M, cc = k.scale[c] * q / M;
+    k.k0[c] = static_cast<float>(-b + cc * k.mean[c] * k.invstd[c]);
+    k.k1[c] = static_cast<float>(-cc * k.invstd[c]);
+  }
+}
+
 }  // namespace relnet
