@@ -7,11 +7,13 @@
 # BENCH_PAIRS rounds (default 3) and takes medians. The baseline runs both
 # with glibc's default allocator settings and with
 #   MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456
-# and with those plus OMP_WAIT_POLICY=passive, and counts the best of the
-# three; relnet sets the same allocator behaviour and wait policy itself.
+# and with those plus OMP_WAIT_POLICY=passive, or plus relnet's own thread
+# settings (GOMP_SPINCOUNT=10000 OPENBLAS_NUM_THREADS=1), and counts the best
+# of the four; relnet sets the same allocator behaviour and thread settings
+# itself.
 # Then relnet alone: step time and memory against K and batch size.
 #
-# usage: scripts/bench.sh            (about 75 minutes on 2 cores)
+# usage: scripts/bench.sh            (about 90 minutes on 2 cores)
 #        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
 #        BENCH_ONLY="conv4 scaling" scripts/bench.sh
 #            re-measures some sections (conv4, resnet32, linear, scaling) and
@@ -68,15 +70,17 @@ record() {  # record GROUP IMPL ENV JSON
 
 MALLOC_VARS=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456)
 
-baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x three environments
+baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x four environments
   local w envs
   for w in 0 2; do
-    # relnet runs its OpenMP threads with the passive wait policy; the
-    # baseline gets the same setting, which it gains from as much or more.
-    for envs in default malloc malloc+passive; do
+    # relnet runs its OpenMP threads with a short spin and OpenBLAS on one
+    # thread; the baseline gets the same settings, and the passive wait
+    # policy, which its DataLoader workers gain from.
+    for envs in default malloc malloc+passive malloc+spin; do
       local vars=()
       [ "$envs" = default ] || vars=("${MALLOC_VARS[@]}")
       [ "$envs" = malloc+passive ] && vars+=(OMP_WAIT_POLICY=passive)
+      [ "$envs" = malloc+spin ] && vars+=(GOMP_SPINCOUNT=10000 OPENBLAS_NUM_THREADS=1)
       record "$1" pytorch "w$w/$envs" \
         "$(env "${vars[@]}" $PY bench/pytorch_baseline.py --threads "$THREADS" --workers $w "${@:2}")"
     done

@@ -1,5 +1,6 @@
-// Process-wide runtime setup: which commands get the passive OpenMP wait
-// policy, and how the policy in effect is reported. The re-execution itself
+// Process-wide runtime setup: which commands get relnet's thread settings
+// (OpenMP's spin count, OpenBLAS's threads), and how the policy in effect is
+// reported. The re-execution itself
 // is proven end to end by tests/smoke/ux.sh (`relnet info` under both
 // settings).
 #include "relnet/util/runtime.h"
@@ -7,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace relnet {
@@ -51,6 +54,58 @@ TEST(RuntimeTest, ReportsTheWaitPolicyFromTheEnvironment) {
   unsetenv("GOMP_SPINCOUNT");
   if (saved_policy) setenv("OMP_WAIT_POLICY", policy.c_str(), 1);
   if (saved_spin) setenv("GOMP_SPINCOUNT", spin.c_str(), 1);
+}
+
+// Sets or unsets environment variables for one test, restoring them after.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(std::vector<std::pair<std::string, const char*>> vars) {
+    for (const auto& [name, value] : vars) {
+      const char* old = std::getenv(name.c_str());
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      if (value) {
+        setenv(name.c_str(), value, 1);
+      } else {
+        unsetenv(name.c_str());
+      }
+    }
+  }
+  ~ScopedEnv() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        unsetenv(name.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+TEST(RuntimeTest, SetsAShortSpinAndOneOpenBlasThreadUnlessTheUserChose) {
+  {
+    ScopedEnv env({{"OMP_WAIT_POLICY", nullptr},
+                   {"GOMP_SPINCOUNT", nullptr},
+                   {"OPENBLAS_NUM_THREADS", nullptr}});
+    EXPECT_EQ(thread_settings_to_set(),
+              (Settings{{"GOMP_SPINCOUNT", "10000"}, {"OPENBLAS_NUM_THREADS", "1"}}));
+  }
+  {
+    ScopedEnv env({{"OMP_WAIT_POLICY", "passive"},
+                   {"GOMP_SPINCOUNT", nullptr},
+                   {"OPENBLAS_NUM_THREADS", nullptr}});
+    EXPECT_EQ(thread_settings_to_set(), (Settings{{"OPENBLAS_NUM_THREADS", "1"}}));
+  }
+  {
+    ScopedEnv env({{"OMP_WAIT_POLICY", nullptr},
+                   {"GOMP_SPINCOUNT", "5"},
+                   {"OPENBLAS_NUM_THREADS", "2"}});
+    EXPECT_TRUE(thread_settings_to_set().empty());  // after the restart, too
+  }
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "relnet/util/runtime.h"
 
 int main(int argc, char** argv) {
-  relnet::prefer_passive_openmp(argc, argv);  // may restart the program: first
+  relnet::prefer_thread_settings(argc, argv);  // may restart the program: first
   relnet::keep_freed_memory();
   relnet::install_stop_handlers();
   relnet::init_logging(spdlog::level::info, relnet::ProgressMode::kAuto);

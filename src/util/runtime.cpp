@@ -14,6 +14,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace relnet {
 namespace {
@@ -55,14 +57,28 @@ bool runs_parallel_loops(int argc, const char* const* argv) {
   return false;
 }
 
-void prefer_passive_openmp(int argc, char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+std::vector<std::pair<std::string, std::string>> thread_settings_to_set() {
+  std::vector<std::pair<std::string, std::string>> settings;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+    settings.emplace_back("GOMP_SPINCOUNT", kOpenMPSpinCount);
+  }
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) {
+    settings.emplace_back("OPENBLAS_NUM_THREADS", "1");
+  }
+  return settings;
+}
+
+void prefer_thread_settings(int argc, char** argv) {
   if (!runs_parallel_loops(argc, argv)) return;
-  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  const auto settings = thread_settings_to_set();
+  if (settings.empty()) return;  // the user's own, or already restarted
+  for (const auto& [name, value] : settings) {
+    if (::setenv(name.c_str(), value.c_str(), 1) != 0) return;
+  }
   ::execv("/proc/self/exe", argv);
-  // No /proc (or exec refused): run on with libgomp's defaults, and say so
-  // truthfully in `relnet info`.
-  ::unsetenv("OMP_WAIT_POLICY");
+  // No /proc (or exec refused): run on with the libraries' defaults, and say
+  // so truthfully in `relnet info`.
+  for (const auto& setting : settings) ::unsetenv(setting.first.c_str());
 }
 
 std::string openmp_wait_policy() {

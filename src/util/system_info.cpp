@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,7 +148,9 @@ json system_info(const std::vector<std::string>& data_roots) {
        {{"kind", blas.kind},
         {"library", blas.library},
         {"optimized", blas.optimized},
-        {"sgemm_gflops", blas.gflops}}},
+        {"sgemm_gflops", blas.gflops},
+        {"threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS")
+                                                         : "default"}}},
       {"datasets", datasets},
   };
 }
@@ -175,7 +178,8 @@ std::string format_system_info(const json& info) {
   s << "blas      " << b["kind"].get<std::string>() << " ("
     << (b["library"].get<std::string>().empty() ? "library not found"
                                                  : b["library"].get<std::string>())
-    << "), " << fmt::format("{:.1f}", b["sgemm_gflops"].get<double>()) << " GFLOP/s sgemm"
+    << "), " << fmt::format("{:.1f}", b["sgemm_gflops"].get<double>()) << " GFLOP/s sgemm, "
+    << b["threads"].get<std::string>() << " thread(s)"
     << (b["optimized"].get<bool>() ? "" : "  <-- NOT OPTIMIZED") << "\n";
   for (const auto& r : info["datasets"]) {
     s << "data root " << r["root"].get<std::string>();

@@ -38,12 +38,15 @@ import json, sys
 r = json.load(sys.stdin)
 assert r["blas"]["sgemm_gflops"] > 0 and r["devices"][0]["type"] == "cpu", r'
 
-# OpenMP's wait policy: relnet restarts itself with the passive one unless
-# the user chose.
-grep -qF "OpenMP wait policy passive" <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$RELNET_BIN" info)" \
-  || fail "info does not run with the passive OpenMP wait policy"
-grep -qF "OpenMP wait policy active" <<<"$(env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active "$RELNET_BIN" info)" \
-  || fail "info overrode the user's OMP_WAIT_POLICY"
+# Thread settings: relnet restarts itself with a short OpenMP spin and one
+# OpenBLAS thread unless the user chose.
+info=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OPENBLAS_NUM_THREADS "$RELNET_BIN" info)
+grep -qF "OpenMP wait policy spin count 10000" <<<"$info" \
+  || fail "info does not run with the short OpenMP spin: $info"
+grep -qF "sgemm, 1 thread(s)" <<<"$info" || fail "info does not run with one OpenBLAS thread: $info"
+info=$(env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active OPENBLAS_NUM_THREADS=2 "$RELNET_BIN" info)
+grep -qF "OpenMP wait policy active" <<<"$info" || fail "info overrode the user's OMP_WAIT_POLICY"
+grep -qF "sgemm, 2 thread(s)" <<<"$info" || fail "info overrode the user's OPENBLAS_NUM_THREADS"
 
 # Training with output to a pipe: plain lines, no carriage returns.
 run="$SCRATCH/run"

@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace relnet {
 
@@ -13,20 +15,35 @@ namespace relnet {
 // Call once, early in main. Idempotent.
 void keep_freed_memory();
 
-// LibTorch's intra-op threads are OpenMP threads; libgomp's default makes an
-// idle one spin for a while before it sleeps. On a machine whose cores are
-// shared with relnet's augmentation workers, that spinning takes cycles the
-// workers need (measured on 2 cores at Conv4 K=32: about a third of the CPU
-// samples; the step ran 10-20% faster without it, see docs/PERFORMANCE.md). libgomp reads its settings once, when it is loaded, so
-// the only way to change them is before the process starts: when `argv` runs
-// one of relnet's long commands and neither OMP_WAIT_POLICY nor
-// GOMP_SPINCOUNT is set, this sets OMP_WAIT_POLICY=passive and re-executes
-// the program (same PID, same arguments). Returns only when no re-execution
-// was needed or possible. A user's own setting always wins.
-void prefer_passive_openmp(int argc, char** argv);
+// How threads wait for work in relnet's long commands. LibTorch's intra-op
+// threads are OpenMP (libgomp) threads, and an idle one by default spins
+// for a long while (300,000 rounds) before it sleeps, taking cycles that
+// other threads need on a small machine; with OMP_WAIT_POLICY=passive it
+// sleeps at once, and every parallel region then waits for the threads to
+// wake. A short spin does best: measured on 2 cores, alternating runs of
+// `relnet bench`, a spin count of 10,000 against passive gave K=4 1.8x,
+// K=16 1.2x and K=32 1.1x the images/s, and linear evaluation 1.6x
+// (docs/PERFORMANCE.md). OpenBLAS's own thread pool waits for work by
+// calling sched_yield in a loop on the same cores (11% of all CPU samples
+// at K=32); with OPENBLAS_NUM_THREADS=1 a matrix product runs on the
+// calling thread, and relnet's large products run in parallel loops anyway.
+inline constexpr const char* kOpenMPSpinCount = "10000";
+
+// The environment variables prefer_thread_settings would set now, as (name,
+// value): GOMP_SPINCOUNT=kOpenMPSpinCount unless OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT is set, and OPENBLAS_NUM_THREADS=1 unless it is set. A
+// user's own setting always wins.
+std::vector<std::pair<std::string, std::string>> thread_settings_to_set();
+
+// libgomp and OpenBLAS read their settings once, when they are loaded, so
+// the only way to change them is before the process starts: when `argv`
+// runs one of relnet's long commands and thread_settings_to_set() is not
+// empty, this sets those variables and re-executes the program (same PID,
+// same arguments). Returns only when no re-execution was needed or possible.
+void prefer_thread_settings(int argc, char** argv);
 
 // True when `argv` names a command that runs long parallel loops (train,
-// bench, the evaluations, launch, info), the ones prefer_passive_openmp
+// bench, the evaluations, launch, info), the ones prefer_thread_settings
 // re-executes for.
 bool runs_parallel_loops(int argc, const char* const* argv);
 
