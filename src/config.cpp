@@ -216,7 +216,7 @@ std::vector<Field> fields(Config& c) {
                  "layer; the same loss and gradients (tested), slower and with more memory; for "
                  "checking results only"),
       bool_field("model.fused", m.fused,
-                 "run Conv4's first block (convolution included) and each later block's "
+                 "run Conv4's first two blocks (convolutions included) and each later block's "
                  "BatchNorm -> ReLU -> pooling, and the relation head's BatchNorm -> LeakyReLU -> "
                  "Linear over all pairs, as relnet's fused CPU kernels while training (float32 "
                  "on CPU); `false` runs LibTorch's modules: the same results within float "

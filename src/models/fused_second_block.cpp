@@ -14,7 +14,7 @@
 // Passes: forward, the convolution with BatchNorm's sums (conv_forward), then
 // normalisation, ReLU and pooling (pool_forward); backward, BatchNorm's
 // gradient sums (backward_sums), then per image dy, the weight gradient and
-// the input gradient (backward_image).
+// the input gradient (backward_images).
 #include "relnet/models/fused_second_block.h"
 
 #include <algorithm>
@@ -102,8 +102,9 @@ struct NextImage {
   }
 };
 
-// Image n + 1's input (strided inputs left to the hardware), and with y and
-// gout their parts, when n + 1 < n1.
+// Image n + 1's input (when contiguous: a strided one is left to the
+// hardware), and its parts of y and gout where they are given; nothing when
+// n is the chunk's last image.
 NextImage next_image(const float* x, const float* y, const float* gout, const Geometry& g,
                      int64_t n, int64_t n1) {
   NextImage next;
@@ -127,7 +128,7 @@ NextImage next_image(const float* x, const float* y, const float* gout, const Ge
 // The input's tap rows of image n. Rows 0 and H + 1 stay zero from the
 // caller's clearing, once per scratch buffer. Rows of whole blocks in
 // contiguous memory are read where they are; others are first copied
-// into `plane` (8 rows of R floats per input row, zero past the image).
+// into `plane` (a row of R floats per channel and row, zero past the image).
 RELNET_INLINE void input_taps(const float* x, const Geometry& g, int64_t n, float* plane,
                               vec* taps) {
   const int64_t* s = g.x_stride;

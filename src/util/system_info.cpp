@@ -179,7 +179,8 @@ std::string format_system_info(const json& info) {
     << (b["library"].get<std::string>().empty() ? "library not found"
                                                  : b["library"].get<std::string>())
     << "), " << fmt::format("{:.1f}", b["sgemm_gflops"].get<double>()) << " GFLOP/s sgemm, "
-    << b["threads"].get<std::string>() << " thread(s)"
+    << (b["threads"] == "default" ? std::string("its default threads")
+                                  : b["threads"].get<std::string>() + " thread(s)")
     << (b["optimized"].get<bool>() ? "" : "  <-- NOT OPTIMIZED") << "\n";
   for (const auto& r : info["datasets"]) {
     s << "data root " << r["root"].get<std::string>();
