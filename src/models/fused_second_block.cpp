@@ -151,6 +151,32 @@ RELNET_INLINE void input_taps(const float* x, const Geometry& g, int64_t n, floa
   }
 }
 
+// One vector of output row h, block b, for O output channels: acc[o] = sum
+// over input channels i and taps (kh, kw) of w[((i * 3 + kh) * 3 + kw) * O +
+// o] * tap. The taps of the forward convolution are those of input row h +
+// kh - 1; the input gradient's (kFlipped: dy's tap rows, the weights
+// flipped) those of dy's row h + 1 - kh. Each tap is loaded once and
+// multiplied into all O accumulators, which stay in registers.
+template <int64_t I, int64_t O, bool kFlipped>
+RELNET_INLINE void convolve_row(const vec* __restrict taps, const float* __restrict w,
+                                const Geometry& g, int64_t h, int64_t b, vec* __restrict acc) {
+#pragma GCC unroll 16
+  for (int64_t o = 0; o < O; ++o) acc[o] = vec{};
+  for (int64_t i = 0; i < I; ++i) {
+#pragma GCC unroll 3
+    for (int64_t kh = 0; kh < 3; ++kh) {
+      const vec* t = tap_row(taps, g, i, kFlipped ? h + 2 - kh : h + kh, b);
+      const float* wr = w + (i * 3 + kh) * 3 * O;  // [kw][o]
+#pragma GCC unroll 3
+      for (int64_t kw = 0; kw < 3; ++kw) {
+        const vec tv = t[kw];
+#pragma GCC unroll 16
+        for (int64_t o = 0; o < O; ++o) acc[o] += wr[kw * O + o] * tv;
+      }
+    }
+  }
+}
+
 // Lane l of the last block: 1 where column 16 (blocks - 1) + l is in the
 // image, 0 past it.
 vec last_block_mask(const Geometry& g) {
@@ -179,21 +205,7 @@ RELNET_SIMD void conv_forward(const float* __restrict x, const float* __restrict
       next.fetch(h, g.H);
       for (int64_t b = 0; b < g.blocks; ++b) {
         vec acc[kCo];
-#pragma GCC unroll 16
-        for (int64_t c = 0; c < kCo; ++c) acc[c] = vec{};
-        for (int64_t ci = 0; ci < kCi; ++ci) {
-#pragma GCC unroll 3
-          for (int64_t kh = 0; kh < 3; ++kh) {
-            const vec* t = tap_row(taps, g, ci, h + kh, b);
-            const float* w = wf + (ci * 3 + kh) * 3 * kCo;  // [kw][co]
-#pragma GCC unroll 3
-            for (int64_t kw = 0; kw < 3; ++kw) {
-              const vec tv = t[kw];
-#pragma GCC unroll 16
-              for (int64_t c = 0; c < kCo; ++c) acc[c] += w[kw * kCo + c] * tv;
-            }
-          }
-        }
+        convolve_row<kCi, kCo, false>(taps, wf, g, h, b, acc);
         const bool last = b == g.blocks - 1;
 #pragma GCC unroll 16
         for (int64_t c = 0; c < kCo; ++c) {
@@ -381,21 +393,7 @@ RELNET_INLINE void input_gradient(const vec* __restrict dyt, const float* __rest
   for (int64_t h = 0; h < g.H; ++h) {
     for (int64_t b = 0; b < g.blocks; ++b) {
       vec acc[kCi];
-#pragma GCC unroll 8
-      for (int64_t ci = 0; ci < kCi; ++ci) acc[ci] = vec{};
-      for (int64_t c = 0; c < kCo; ++c) {
-#pragma GCC unroll 3
-        for (int64_t kh = 0; kh < 3; ++kh) {
-          const vec* t = tap_row(dyt, g, c, h + 2 - kh, b);
-          const float* w = wx + (c * 3 + kh) * 3 * kCi;  // [kw][ci]
-#pragma GCC unroll 3
-          for (int64_t kw = 0; kw < 3; ++kw) {
-            const vec tv = t[kw];
-#pragma GCC unroll 8
-            for (int64_t ci = 0; ci < kCi; ++ci) acc[ci] += w[kw * kCi + ci] * tv;
-          }
-        }
-      }
+      convolve_row<kCo, kCi, true>(dyt, wx, g, h, b, acc);
       const int64_t columns = std::min<int64_t>(kLanes, g.W - b * kLanes);
       for (int64_t ci = 0; ci < kCi; ++ci) {
         float* dst = dx + ((n * kCi + ci) * g.H + h) * g.W + b * kLanes;
