@@ -5,12 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <chrono>
-#include <iostream>
 #include <limits>
 
 #include "relnet/models/fused_batchnorm.h"
-#include "relnet/util/runtime.h"
 #include "test_util.h"
 
 namespace relnet {
@@ -127,15 +124,8 @@ TEST(FusedConvBlockTest, AppliesOnlyToWhatItComputes) {
   EXPECT_FALSE(fused_conv_block_applies(x.to(torch::kFloat64), *conv));
   EXPECT_FALSE(fused_conv_block_applies(torch::randn({2, 4, 8, 8}), *conv));
   EXPECT_FALSE(fused_conv_block_applies(torch::randn({2, 3, 1, 8}), *conv));
-  const auto options = torch::nn::Conv2dOptions(3, 8, 3).padding(1).bias(false);
   EXPECT_FALSE(fused_conv_block_applies(
-      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).bias(true))));
-  EXPECT_FALSE(fused_conv_block_applies(
-      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).stride(2))));
-  EXPECT_FALSE(fused_conv_block_applies(
-      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).padding(0))));
-  EXPECT_FALSE(fused_conv_block_applies(
-      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(options).padding_mode(torch::kReflect))));
+      x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1).stride(2))));
   EXPECT_FALSE(fused_conv_block_applies(
       x, *torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 16, 3).padding(1))));
   torch::nn::BatchNorm2d bn(8);
@@ -149,8 +139,20 @@ TEST(FusedConvBlockTest, AppliesOnlyToWhatItComputes) {
             std::string::npos);
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+// The convolution both block kernels compute: Conv4's, and nothing else.
+TEST(FusedConvBlockTest, SameSizeConv3x3IsConv4sConvolution) {
+  const auto conv4s = torch::nn::Conv2dOptions(8, 16, 3).padding(1).bias(false);
+  EXPECT_TRUE(is_same_size_conv3x3(*torch::nn::Conv2d(conv4s)));
+  using Options = torch::nn::Conv2dOptions;
+  for (const Options& other :
+       {Options(conv4s).bias(true), Options(conv4s).stride(2), Options(conv4s).padding(0),
+        Options(conv4s).padding_mode(torch::kReflect), Options(conv4s).dilation(2),
+        Options(8, 16, 3).padding(1).bias(false).groups(2), Options(8, 16, 5).padding(1)}) {
+    EXPECT_FALSE(is_same_size_conv3x3(*torch::nn::Conv2d(other)));
+  }
+  torch::nn::Conv2d doubles(conv4s);
+  doubles->to(torch::kFloat64);
+  EXPECT_FALSE(is_same_size_conv3x3(*doubles));
 }
 
 // Not a check: prints the fused block's time against LibTorch's convolution
@@ -161,31 +163,13 @@ TEST(FusedConvBlockTest, DISABLED_TimingAgainstConvolutionAndFusedBatchNorm) {
   torch::nn::Conv2d conv = first_conv(3);
   torch::nn::BatchNorm2d bn(8);
   const torch::Tensor x = torch::randn({2048, 3, 32, 32});
-  keep_freed_memory();  // as relnet does: no page faults on fresh buffers each step
-  const int saved_threads = at::get_num_threads();
-  at::set_num_threads(hardware_threads());
-  for (int rep = 0; rep < 5; ++rep) {
-    conv->zero_grad();
-    auto t = std::chrono::steady_clock::now();
-    const torch::Tensor out = conv_batchnorm_relu_pool(x, *conv, *bn);
-    const double fused_forward = seconds_since(t);
-    const torch::Tensor grad = torch::ones_like(out);
-    t = std::chrono::steady_clock::now();
-    out.backward(grad);
-    const double fused_backward = seconds_since(t);
-    conv->zero_grad();
-    t = std::chrono::steady_clock::now();
-    const torch::Tensor ref = batchnorm_relu_pool(
-        conv->forward(x.contiguous(at::MemoryFormat::ChannelsLast)), *bn, FusedPool::kAvg2);
-    const double plain_forward = seconds_since(t);
-    t = std::chrono::steady_clock::now();
-    ref.backward(grad);
-    const double plain_backward = seconds_since(t);
-    std::cout << at::get_num_threads() << " threads: fused block forward " << fused_forward
-              << " s, backward " << fused_backward << " s | convolution + fused BatchNorm forward "
-              << plain_forward << " s, backward " << plain_backward << " s\n";
-  }
-  at::set_num_threads(saved_threads);
+  testing::print_block_timings(
+      [&] { return conv_batchnorm_relu_pool(x, *conv, *bn); },
+      [&] {
+        const torch::Tensor x_cl = x.contiguous(at::MemoryFormat::ChannelsLast);
+        return batchnorm_relu_pool(conv->forward(x_cl), *bn, FusedPool::kAvg2);
+      },
+      [&] { conv->zero_grad(); });
 }
 
 }  // namespace

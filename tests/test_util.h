@@ -6,10 +6,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 
 #include "relnet/config.h"
 #include "relnet/util/rng.h"
+#include "relnet/util/runtime.h"
 
 namespace relnet::testing {
 
@@ -50,6 +53,38 @@ inline void expect_batchnorm_close(const torch::nn::BatchNorm2d& bn,
   expect_tensors_close(bn->running_mean, f32(reference->running_mean), "running mean", 1e-5, 1e-6);
   expect_tensors_close(bn->running_var, f32(reference->running_var), "running var", 1e-5, 1e-6);
   EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), reference->num_batches_tracked.item<int64_t>());
+}
+
+// Not a check, for the block kernels' DISABLED_Timing tests: `reps` times,
+// on all cores with relnet's allocator settings, runs `fused` and then
+// `plain` (each returns a block's output, after `reset` clears the
+// gradients) forward and backward with a gradient of ones, and prints their
+// seconds on one line (docs/PERFORMANCE.md quotes these).
+inline void print_block_timings(const std::function<torch::Tensor()>& fused,
+                                const std::function<torch::Tensor()>& plain,
+                                const std::function<void()>& reset, int reps = 5) {
+  keep_freed_memory();  // as relnet does: no page faults on fresh buffers each step
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(hardware_threads());
+  const auto time = [&](const std::function<torch::Tensor()>& block, double& forward,
+                        double& backward) {
+    reset();
+    auto t = std::chrono::steady_clock::now();
+    const torch::Tensor out = block();
+    forward = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    t = std::chrono::steady_clock::now();
+    out.backward(torch::ones_like(out));
+    backward = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  for (int rep = 0; rep < reps; ++rep) {
+    double fused_forward, fused_backward, plain_forward, plain_backward;
+    time(fused, fused_forward, fused_backward);
+    time(plain, plain_forward, plain_backward);
+    std::cout << at::get_num_threads() << " threads: fused block forward " << fused_forward
+              << " s, backward " << fused_backward << " s | convolution + fused BatchNorm forward "
+              << plain_forward << " s, backward " << plain_backward << " s\n";
+  }
+  at::set_num_threads(saved_threads);
 }
 
 // A fresh, empty folder under the system temp dir, removed on destruction.
