@@ -47,21 +47,18 @@ RELNET_INLINE void prefetch(const float* p, int64_t floats) {
 class VecBuffer {
  public:
   explicit VecBuffer(int64_t size)
-      : size_(size),
-        data_(static_cast<vec*>(std::aligned_alloc(64, std::max<int64_t>(1, size) * sizeof(vec)))) {
+      : data_(static_cast<vec*>(std::aligned_alloc(64, std::max<int64_t>(1, size) * sizeof(vec)))) {
     if (data_ == nullptr) throw std::bad_alloc();
     for (int64_t i = 0; i < size; ++i) data_.get()[i] = vec{};
   }
   vec* data() { return data_.get(); }
   const vec* data() const { return data_.get(); }
   vec& operator[](int64_t i) { return data_.get()[i]; }
-  int64_t size() const { return size_; }
 
  private:
   struct Free {
     void operator()(vec* p) const { std::free(p); }
   };
-  int64_t size_;
   std::unique_ptr<vec, Free> data_;
 };
 
