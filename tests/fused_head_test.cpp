@@ -130,6 +130,11 @@ TEST(FusedPairHeadTest, RefusesWhatItCannotTake) {
                               torch::zeros({2}, torch::kInt64), *m.bn, *m.fc, 0.01);
             }).find("equal-length"),
             std::string::npos);
+  EXPECT_NE(error_of([&] {
+              fused_pair_head(torch::randn({2, 4}), torch::randn({2, 4}), idx,
+                              torch::tensor({0, 2, 1}, torch::kInt64), *m.bn, *m.fc, 0.01);
+            }).find("pair 1 indexes rows 0 and 2 of 2"),
+            std::string::npos);
   EXPECT_FALSE(fused_pair_head_applies(torch::randn({2, 4}, torch::kFloat64),
                                        torch::randn({2, 4}, torch::kFloat64)));
 }

@@ -1,5 +1,14 @@
 // Fused BatchNorm1d -> LeakyReLU -> Linear(H, 1) over relation pairs whose
 // hidden rows are left[l_p] + right[r_p].
+//
+// The pairs are taken grouped by their left row (LeftGroups), so that a
+// left row is loaded once for all its pairs. BatchNorm's variance and the
+// whole backward pass work on one tile of 16 hidden units at a time, tiles
+// split over the threads: every sum they make is per hidden unit, so a
+// thread owns its tiles' sums outright (no per-thread copies of the per-row
+// sums to add up, no locks), and a tile's per-row sums (R vectors) stay in
+// the core's cache. The logits, a sum over all hidden units, are made pair
+// by pair instead.
 #include "relnet/relation/fused_head.h"
 
 #include <algorithm>
@@ -8,6 +17,7 @@
 
 #include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
+#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {
@@ -16,127 +26,218 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+using namespace vec16;  // NOLINT(build/namespaces): the kernel's vector vocabulary
+
 constexpr int64_t kFlush = 32;  // pairs summed in float before a double accumulation
-constexpr int64_t kLanes = 16;  // partial sums of a dot product
 
-// LeakyReLU and its derivative in the one form of selects (between a value
-// and a constant) that GCC vectorises for AVX2 as well as AVX-512.
-RELNET_INLINE float leaky(float u, float slope) {
-  return (u > 0.f ? u : 0.f) + slope * (u > 0.f ? 0.f : u);
-}
-RELNET_INLINE float leaky_slope(float u, float slope) { return u > 0.f ? 1.f : slope; }
-
-struct Pairs {
-  const int64_t* left;
-  const int64_t* right;
-  int64_t count;
+// The pairs grouped by their left row: the pairs of row l are entries
+// [start[l], start[l + 1]), in their original order; entry e is pair
+// pair[e], whose right row is right[e]. Tensors, so that the forward pass
+// can save them for the backward pass.
+struct LeftGroups {
+  Tensor start, pair, right;  // int64 (R + 1), int32 (P), int32 (P)
+  Tensor left_count, right_count;  // float64 (R): pairs using each row on each side
 };
 
-// Sum over pairs [p0, p1) of (lc[l] + r[r])^2 per hidden unit, lc = left - mean.
-RELNET_SIMD void pair_sq_sums(const float* lc, const float* right, const Pairs& pairs, int64_t p0,
-                              int64_t p1, int64_t H, float* q, double* sumsq) {
-  for (int64_t b = p0; b < p1; b += kFlush) {
-    const int64_t e = std::min(p1, b + kFlush);
-    for (int64_t k = 0; k < H; ++k) q[k] = 0.f;
-    for (int64_t p = b; p < e; ++p) {
-      const float* __restrict a = lc + pairs.left[p] * H;
-      const float* __restrict r = right + pairs.right[p] * H;
-      for (int64_t k = 0; k < H; ++k) {
-        const float d = a[k] + r[k];
-        q[k] += d * d;
+// What the kernels read of LeftGroups.
+struct Groups {
+  const int64_t* start;
+  const int32_t* pair;
+  const int32_t* right;
+  int64_t rows, count;
+  Groups(const Tensor& start_, const Tensor& pair_, const Tensor& right_)
+      : start(start_.data_ptr<int64_t>()),
+        pair(pair_.data_ptr<int32_t>()),
+        right(right_.data_ptr<int32_t>()),
+        rows(start_.numel() - 1),
+        count(pair_.numel()) {}
+};
+
+LeftGroups group_by_left(const Tensor& left_index, const Tensor& right_index, int64_t R) {
+  const int64_t P = left_index.numel();
+  const int64_t* li = left_index.data_ptr<int64_t>();
+  const int64_t* ri = right_index.data_ptr<int64_t>();
+  TORCH_CHECK(R < (int64_t{1} << 31) && P < (int64_t{1} << 31),
+              "fused relation head takes fewer than 2^31 rows and pairs");
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  const auto i32 = torch::TensorOptions().dtype(torch::kInt32);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  LeftGroups g{torch::zeros({R + 1}, i64), torch::empty({P}, i32), torch::empty({P}, i32),
+               torch::zeros({R}, f64), torch::zeros({R}, f64)};
+  int64_t* start = g.start.data_ptr<int64_t>();
+  double* nl = g.left_count.data_ptr<double>();
+  double* nr = g.right_count.data_ptr<double>();
+  for (int64_t p = 0; p < P; ++p) {
+    TORCH_CHECK(li[p] >= 0 && li[p] < R && ri[p] >= 0 && ri[p] < R, "fused relation head: pair ",
+                p, " indexes rows ", li[p], " and ", ri[p], " of ", R);
+    ++start[li[p] + 1];
+    nl[li[p]] += 1;
+    nr[ri[p]] += 1;
+  }
+  for (int64_t l = 0; l < R; ++l) start[l + 1] += start[l];
+  std::vector<int64_t> next(start, start + R);
+  int32_t* pair = g.pair.data_ptr<int32_t>();
+  int32_t* right = g.right.data_ptr<int32_t>();
+  for (int64_t p = 0; p < P; ++p) {
+    const int64_t e = next[li[p]]++;
+    pair[e] = static_cast<int32_t>(p);
+    right[e] = static_cast<int32_t>(ri[p]);
+  }
+  return g;
+}
+
+// The kernels work on 16 hidden units at a time ("tiles") and on rows padded
+// to Hp, a multiple of 16, with zeros (and gamma = beta = w = 0) past H.
+int64_t padded(int64_t H) { return (H + kLanes - 1) / kLanes * kLanes; }
+
+// Row stride of the kernels' copies of the projections: Hp floats and, where
+// Hp / 16 is even, one more vector. The tile kernels read one 64-byte line
+// per row, in a column; at a stride of a power of two bytes those lines fall
+// into a few cache sets and evict each other long before the cache is full.
+int64_t row_stride(int64_t H) {
+  const int64_t Hp = padded(H);
+  return (Hp / kLanes) % 2 == 0 ? Hp + kLanes : Hp;
+}
+
+Tensor padded_rows(const Tensor& x, int64_t Hp) {
+  Tensor out = torch::zeros({x.size(0), Hp}, x.options());
+  out.narrow(1, 0, x.size(1)).copy_(x);
+  return out;
+}
+
+Tensor padded_vector(const Tensor& x, int64_t Hp) {
+  return padded_rows(x.reshape({1, -1}), Hp).reshape({Hp});
+}
+
+// Runs fn(t) for every tile t of Hp hidden units, tiles split over the
+// intra-op threads.
+template <typename Fn>
+void for_each_tile(int64_t Hp, const Fn& fn) {
+  const int64_t tiles = Hp / kLanes;
+  parallel_chunks(tiles, chunk_count(tiles, 1), [&](int64_t, int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) fn(t);
+  });
+}
+
+RELNET_INLINE void add_lanes(double* __restrict to, vec v) {
+  for (int64_t j = 0; j < kLanes; ++j) to[j] += v[j];
+}
+
+// Per hidden unit of tile t: the sum over pairs of (xa[l] + xb[r])^2.
+RELNET_SIMD void tile_sq_sums(const float* __restrict xa, const float* __restrict xb,
+                              const Groups& groups, int64_t S, int64_t t,
+                              double* __restrict sumsq) {
+  const int64_t o = t * kLanes;
+  for (int64_t l = 0; l < groups.rows; ++l) {
+    const vec a = load(xa + l * S + o);
+    for (int64_t b = groups.start[l]; b < groups.start[l + 1]; b += kFlush) {
+      const int64_t e = std::min(groups.start[l + 1], b + kFlush);
+      vec q = vec{};
+      for (int64_t i = b; i < e; ++i) {
+        const vec d = a + load(xb + int64_t{groups.right[i]} * S + o);
+        q += d * d;
       }
+      add_lanes(sumsq, q);
     }
-    for (int64_t k = 0; k < H; ++k) sumsq[k] += q[k];
   }
 }
 
-// logits[p] = sum_k w_k * leaky(gamma_k * (xa[l] + xb[r])_k + beta_k) + bias.
-RELNET_SIMD void pair_logits(const float* xa, const float* xb, const Pairs& pairs, int64_t p0,
-                             int64_t p1, int64_t H, const float* gamma, const float* beta,
-                             const float* w, float bias, float slope, float* logits) {
-  const int64_t Hv = H - H % kLanes;
+// logits[p] = sum_k w_k * leaky(gamma_k * (xa[l] + xb[r])_k + beta_k) + bias
+// for pairs [p0, p1).
+RELNET_SIMD void pair_logits(const float* __restrict xa, const float* __restrict xb,
+                             const int64_t* __restrict left, const int64_t* __restrict right,
+                             int64_t p0, int64_t p1, int64_t Hp, int64_t S,
+                             const float* __restrict gamma,
+                             const float* __restrict beta, const float* __restrict w, float bias,
+                             float slope, float* __restrict logits) {
   for (int64_t p = p0; p < p1; ++p) {
-    const float* __restrict a = xa + pairs.left[p] * H;
-    const float* __restrict r = xb + pairs.right[p] * H;
-    float acc[kLanes] = {};
-    for (int64_t k0 = 0; k0 < Hv; k0 += kLanes) {
-      for (int64_t j = 0; j < kLanes; ++j) {
-        const int64_t k = k0 + j;
-        const float u = gamma[k] * (a[k] + r[k]) + beta[k];
-        acc[j] += w[k] * leaky(u, slope);
-      }
+    const float* a = xa + left[p] * S;
+    const float* c = xb + right[p] * S;
+    vec acc = vec{};
+    for (int64_t k = 0; k < Hp; k += kLanes) {
+      const vec u = load(gamma + k) * (load(a + k) + load(c + k)) + load(beta + k);
+      acc += load(w + k) * (u > 0.f ? u : slope * u);
     }
-    float sum = bias;
-    for (int64_t k = Hv; k < H; ++k) {
-      const float u = gamma[k] * (a[k] + r[k]) + beta[k];
-      sum += w[k] * leaky(u, slope);
-    }
-    for (int64_t j = 0; j < kLanes; ++j) sum += acc[j];
-    logits[p] = sum;
+    logits[p] = bias + lane_sum(acc);
   }
 }
 
-// Per-chunk accumulators of the backward pass.
-struct BackwardSums {
-  // Per hidden unit, in double: d fc.weight, d beta (= sum du), d gamma
-  // (= sum du * xhat); and d fc.bias.
-  std::vector<double> dw, dbeta, dgamma;
-  double dbias = 0;
-  // Per projection row (R x H): sums of du and of xhat over the pairs that
-  // use the row on the left, and on the right.
-  std::vector<float> du_left, xhat_left, du_right, xhat_right;
+// The backward pass, per tile t of 16 hidden units, in two passes over the
+// pairs grouped by left row. u = gamma xhat + beta is a pair's BatchNorm
+// output and du = g w leaky'(u) the gradient there (g: the logit's
+// gradient).
+//
+// First pass: the totals over the pairs of d fc.weight (sum g leaky(u)),
+// d beta (sum du) and d gamma (sum du xhat).
+struct TileSums {
+  double dw[kLanes], dbeta[kLanes], dgamma[kLanes];
 };
 
-RELNET_SIMD void pair_backward(const float* __restrict xa, const float* __restrict xb,
-                               const Pairs& pairs, int64_t p0, int64_t p1, int64_t H,
-                               const float* __restrict gamma, const float* __restrict beta,
-                               const float* __restrict w, float slope, const float* __restrict grad,
-                               float* __restrict scratch, BackwardSums& s) {
-  float* __restrict pw = scratch;
-  float* __restrict pb = scratch + H;
-  float* __restrict pg = scratch + 2 * H;
-  for (int64_t b = p0; b < p1; b += kFlush) {
-    const int64_t e = std::min(p1, b + kFlush);
-    for (int64_t k = 0; k < 3 * H; ++k) scratch[k] = 0.f;
-    for (int64_t p = b; p < e; ++p) {
-      const int64_t l = pairs.left[p], r = pairs.right[p];
-      const float* __restrict a = xa + l * H;
-      const float* __restrict c = xb + r * H;
-      float* __restrict sl = s.du_left.data() + l * H;
-      float* __restrict xl = s.xhat_left.data() + l * H;
-      float* __restrict sr = s.du_right.data() + r * H;
-      float* __restrict xr = s.xhat_right.data() + r * H;
-      const float g = grad[p];
-      s.dbias += g;
-      for (int64_t k = 0; k < H; ++k) {
-        const float xh = a[k] + c[k];
-        const float u = gamma[k] * xh + beta[k];
-        pw[k] += g * leaky(u, slope);
-        const float du = g * w[k] * leaky_slope(u, slope);
-        pb[k] += du;
-        pg[k] += du * xh;
-        sl[k] += du;
-        xl[k] += xh;
-        sr[k] += du;
-        xr[k] += xh;
+RELNET_SIMD void tile_totals(const float* __restrict xa, const float* __restrict xb,
+                             const Groups& groups, const float* __restrict grad, int64_t S,
+                             int64_t t, const float* __restrict gamma, const float* __restrict beta,
+                             const float* __restrict w, float slope, TileSums& sums) {
+  const int64_t o = t * kLanes;
+  const vec G = load(gamma + o), Bt = load(beta + o), W = load(w + o);
+  const vec slopes = splat(slope), ones = splat(1.f);
+  for (int64_t l = 0; l < groups.rows; ++l) {
+    const vec a = load(xa + l * S + o);
+    for (int64_t b = groups.start[l]; b < groups.start[l + 1]; b += kFlush) {
+      const int64_t e = std::min(groups.start[l + 1], b + kFlush);
+      vec pw = vec{}, pb = vec{}, pg = vec{};
+      for (int64_t i = b; i < e; ++i) {
+        const float g = grad[i];
+        const vec xh = a + load(xb + int64_t{groups.right[i]} * S + o);
+        const vec u = G * xh + Bt;
+        const vec on = u > 0.f ? ones : slopes;
+        pw += g * (u * on);
+        const vec du = (g * W) * on;
+        pb += du;
+        pg += du * xh;
       }
-    }
-    for (int64_t k = 0; k < H; ++k) {
-      s.dw[k] += pw[k];
-      s.dbeta[k] += pb[k];
-      s.dgamma[k] += pg[k];
+      add_lanes(sums.dw, pw);
+      add_lanes(sums.dbeta, pb);
+      add_lanes(sums.dgamma, pg);
     }
   }
 }
 
-// Pairs using each row on the left and on the right.
-void row_counts(const Pairs& pairs, int64_t rows, std::vector<double>& left,
-                std::vector<double>& right) {
-  left.assign(rows, 0.0);
-  right.assign(rows, 0.0);
-  for (int64_t p = 0; p < pairs.count; ++p) {
-    left[pairs.left[p]] += 1;
-    right[pairs.right[p]] += 1;
+// Second pass: BatchNorm's input gradient of each pair, dx = A du - A dbeta /
+// P - A dgamma / P xhat (A = gamma invstd), summed over the pairs that use a
+// row on the left (dx_left, kept in registers over the row's pairs) and on
+// the right (dx_right).
+RELNET_SIMD void tile_input_gradient(const float* __restrict xa, const float* __restrict xb,
+                                     const Groups& groups, const float* __restrict grad, int64_t S,
+                                     int64_t t, const float* __restrict gamma,
+                                     const float* __restrict beta, const float* __restrict w,
+                                     float slope, const float* __restrict A,
+                                     const float* __restrict AB, const float* __restrict AC,
+                                     vec* __restrict dx_left, vec* __restrict dx_right) {
+  const int64_t o = t * kLanes;
+  const vec G = load(gamma + o), Bt = load(beta + o), W = load(w + o);
+  const vec a_ = load(A), ab = load(AB), ac = load(AC);
+  const vec slopes = splat(slope), ones = splat(1.f);
+  for (int64_t r = 0; r < groups.rows; ++r) dx_right[r] = vec{};
+  for (int64_t l = 0; l < groups.rows; ++l) {
+    const vec a = load(xa + l * S + o);
+    vec dl = vec{};
+    for (int64_t i = groups.start[l]; i < groups.start[l + 1]; ++i) {
+      const int64_t r = groups.right[i];
+      const vec xh = a + load(xb + r * S + o);
+      const vec u = G * xh + Bt;
+      const vec du = (grad[i] * W) * (u > 0.f ? ones : slopes);
+      const vec dx = a_ * du - ab - ac * xh;
+      dl += dx;
+      dx_right[r] += dx;
+    }
+    dx_left[l] = dl;
+  }
+}
+
+// Lanes [0, lanes) of rows[i] into out[i * H, ...].
+void store_rows(const vec* rows, int64_t R, int64_t lanes, float* out, int64_t H) {
+  for (int64_t i = 0; i < R; ++i) {
+    for (int64_t j = 0; j < lanes; ++j) out[i * H + j] = rows[i][j];
   }
 }
 
@@ -150,131 +251,101 @@ class FusedPairHead : public torch::autograd::Function<FusedPairHead> {
     const Tensor left = left_in.contiguous(), right = right_in.contiguous();
     const Tensor li = left_index.contiguous(), ri = right_index.contiguous();
     const int64_t R = left.size(0), H = left.size(1), P = li.numel();
-    const Pairs pairs{li.data_ptr<int64_t>(), ri.data_ptr<int64_t>(), P};
-    const float* lp = left.data_ptr<float>();
-    const float* rp = right.data_ptr<float>();
+    const int64_t Hp = padded(H), S = row_stride(H);
+    const LeftGroups grouped = group_by_left(li, ri, R);
+    const Groups groups(grouped.start, grouped.pair, grouped.right);
 
-    // Mean of left[l_p] + right[r_p] over the pairs, from how often each row is used.
-    std::vector<double> count_left, count_right;
-    row_counts(pairs, R, count_left, count_right);
-    std::vector<double> mean(H, 0.0);
-    for (int64_t i = 0; i < R; ++i) {
-      for (int64_t k = 0; k < H; ++k) {
-        mean[k] += count_left[i] * lp[i * H + k] + count_right[i] * rp[i * H + k];
-      }
-    }
-    for (auto& m : mean) m /= static_cast<double>(P);
+    // Mean of left[l_p] + right[r_p] over the pairs, from how often each row
+    // is used: count_left . left + count_right . right, in double.
+    const auto opts64 = torch::TensorOptions().dtype(torch::kFloat64);
+    const Tensor mean = (grouped.left_count.reshape({1, R}).mm(left.to(torch::kFloat64)) +
+                         grouped.right_count.reshape({1, R}).mm(right.to(torch::kFloat64)))
+                            .reshape({H})
+                            .div_(static_cast<double>(P));
     // Variance: centred squares, the pairs' hidden rows rebuilt on the fly.
-    Tensor left_centred = torch::empty_like(left);
-    float* lc = left_centred.data_ptr<float>();
-    for (int64_t i = 0; i < R; ++i) {
-      for (int64_t k = 0; k < H; ++k) lc[i * H + k] = lp[i * H + k] - static_cast<float>(mean[k]);
-    }
-    const int64_t chunks = chunk_count(P, 2048);
-    std::vector<double> sq(chunks * H, 0.0);
-    std::vector<float> scratch(chunks * H);
-    parallel_chunks(P, chunks, [&](int64_t c, int64_t p0, int64_t p1) {
-      pair_sq_sums(lc, rp, pairs, p0, p1, H, &scratch[c * H], &sq[c * H]);
+    Tensor xa = padded_rows(left - mean.to(torch::kFloat32), S);
+    Tensor xb = padded_rows(right, S);
+    std::vector<double> sq(Hp, 0.0);
+    for_each_tile(Hp, [&](int64_t t) {
+      tile_sq_sums(xa.data_ptr<float>(), xb.data_ptr<float>(), groups, S, t, &sq[t * kLanes]);
     });
-    std::vector<double> var(H, 0.0);
-    Tensor invstd = torch::empty({H}, left.options());
-    float* is = invstd.data_ptr<float>();
-    for (int64_t k = 0; k < H; ++k) {
-      for (int64_t c = 0; c < chunks; ++c) var[k] += sq[c * H + k];
-      var[k] /= static_cast<double>(P);
-      is[k] = static_cast<float>(1.0 / std::sqrt(var[k] + eps));
-    }
+    const Tensor var = torch::from_blob(sq.data(), {Hp}, opts64).narrow(0, 0, H) / double(P);
+    const Tensor invstd = padded_vector(var.add(eps).rsqrt_().to(torch::kFloat32), S);
     {  // running statistics, as BatchNorm1d in training mode
       torch::NoGradGuard no_grad;
-      const Tensor m = torch::tensor(mean, torch::kFloat64);
-      const Tensor v = torch::tensor(var, torch::kFloat64).mul_(double(P) / double(P - 1));
-      running_mean.mul_(1 - momentum).add_(m.to(running_mean.dtype()), momentum);
-      running_var.mul_(1 - momentum).add_(v.to(running_var.dtype()), momentum);
+      running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()), momentum);
+      running_var.mul_(1 - momentum)
+          .add_((var * (double(P) / double(P - 1))).to(running_var.dtype()), momentum);
     }
     // xhat_p = xa[l_p] + xb[r_p]: the normalised hidden row of pair p.
-    Tensor xa = left_centred.mul_(invstd);
-    Tensor xb = right * invstd;
-    const Tensor gamma = gamma_in.contiguous(), beta = beta_in.contiguous();
-    const Tensor w = w_in.contiguous();
+    xa.mul_(invstd);
+    xb.mul_(invstd);
+    const Tensor gamma = padded_vector(gamma_in, Hp), beta = padded_vector(beta_in, Hp);
+    const Tensor w = padded_vector(w_in, Hp);
     Tensor logits = torch::empty({P}, left.options());
     const float bias = bias_in.item<float>();
-    parallel_chunks(P, chunks, [&](int64_t, int64_t p0, int64_t p1) {
-      pair_logits(xa.data_ptr<float>(), xb.data_ptr<float>(), pairs, p0, p1, H,
-                  gamma.data_ptr<float>(), beta.data_ptr<float>(), w.data_ptr<float>(), bias,
-                  static_cast<float>(slope), logits.data_ptr<float>());
+    parallel_chunks(P, chunk_count(P, 2048), [&](int64_t, int64_t p0, int64_t p1) {
+      pair_logits(xa.data_ptr<float>(), xb.data_ptr<float>(), li.data_ptr<int64_t>(),
+                  ri.data_ptr<int64_t>(), p0, p1, Hp, S, gamma.data_ptr<float>(),
+                  beta.data_ptr<float>(), w.data_ptr<float>(), bias, static_cast<float>(slope),
+                  logits.data_ptr<float>());
     });
-    ctx->save_for_backward({xa, xb, li, ri, gamma, beta, w, invstd});
+    ctx->save_for_backward(
+        {xa, xb, gamma, beta, w, invstd, grouped.start, grouped.pair, grouped.right});
     ctx->saved_data["slope"] = slope;
+    ctx->saved_data["H"] = H;
     return logits;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const Tensor &xa = saved[0], &xb = saved[1], &li = saved[2], &ri = saved[3];
-    const Tensor &gamma = saved[4], &beta = saved[5], &w = saved[6], &invstd = saved[7];
+    const Tensor &xa = saved[0], &xb = saved[1], &gamma = saved[2], &beta = saved[3];
+    const Tensor &w = saved[4], &invstd = saved[5];
     const float slope = static_cast<float>(ctx->saved_data["slope"].toDouble());
-    const int64_t R = xa.size(0), H = xa.size(1), P = li.numel();
-    const Pairs pairs{li.data_ptr<int64_t>(), ri.data_ptr<int64_t>(), P};
-    const Tensor grad = grads[0].to(torch::kFloat32).contiguous();
-
-    const int64_t chunks = chunk_count(P, 2048);
-    std::vector<BackwardSums> sums(chunks);
-    std::vector<float> scratch(chunks * 3 * H);
-    parallel_chunks(P, chunks, [&](int64_t c, int64_t p0, int64_t p1) {
-      BackwardSums& s = sums[c];
-      s.dw.assign(H, 0.0);
-      s.dbeta.assign(H, 0.0);
-      s.dgamma.assign(H, 0.0);
-      for (auto* v : {&s.du_left, &s.xhat_left, &s.du_right, &s.xhat_right}) v->assign(R * H, 0.f);
-      pair_backward(xa.data_ptr<float>(), xb.data_ptr<float>(), pairs, p0, p1, H,
-                    gamma.data_ptr<float>(), beta.data_ptr<float>(), w.data_ptr<float>(), slope,
-                    grad.data_ptr<float>(), &scratch[c * 3 * H], s);
-    });
-    for (int64_t c = 1; c < chunks; ++c) {  // into chunk 0
-      for (int64_t k = 0; k < H; ++k) {
-        sums[0].dw[k] += sums[c].dw[k];
-        sums[0].dbeta[k] += sums[c].dbeta[k];
-        sums[0].dgamma[k] += sums[c].dgamma[k];
-      }
-      sums[0].dbias += sums[c].dbias;
-      for (auto [to, from] : {std::pair{&sums[0].du_left, &sums[c].du_left},
-                              std::pair{&sums[0].xhat_left, &sums[c].xhat_left},
-                              std::pair{&sums[0].du_right, &sums[c].du_right},
-                              std::pair{&sums[0].xhat_right, &sums[c].xhat_right}}) {
-        for (int64_t i = 0; i < R * H; ++i) (*to)[i] += (*from)[i];
-      }
+    const int64_t H = ctx->saved_data["H"].toInt();
+    const Groups groups(saved[6], saved[7], saved[8]);
+    const int64_t R = xa.size(0), S = xa.size(1), Hp = padded(H), P = groups.count;
+    const Tensor grad_in = grads[0].to(torch::kFloat32).contiguous();
+    // The logits' gradient in the grouped order.
+    std::vector<float> grad(P);
+    double dbias = 0.0;
+    {
+      const float* gi = grad_in.data_ptr<float>();
+      for (int64_t e = 0; e < P; ++e) grad[e] = gi[groups.pair[e]];
+      for (int64_t p = 0; p < P; ++p) dbias += gi[p];
     }
-    const BackwardSums& s = sums[0];
-    std::vector<double> count_left, count_right;
-    row_counts(pairs, R, count_left, count_right);
-    // d hidden_p = gamma * invstd * (du_p - dbeta / P - xhat_p * dgamma / P),
-    // summed over the pairs that use a row.
-    const float* g = gamma.data_ptr<float>();
-    const float* is = invstd.data_ptr<float>();
-    std::vector<float> a(H), b(H), cc(H);
-    Tensor dgamma = torch::empty({H}, gamma.options()), dbeta = torch::empty({H}, gamma.options());
-    Tensor dw = torch::empty({1, H}, gamma.options());
-    for (int64_t k = 0; k < H; ++k) {
-      a[k] = g[k] * is[k];
-      b[k] = static_cast<float>(a[k] * s.dbeta[k] / static_cast<double>(P));
-      cc[k] = static_cast<float>(a[k] * s.dgamma[k] / static_cast<double>(P));
-      dgamma.data_ptr<float>()[k] = static_cast<float>(s.dgamma[k]);
-      dbeta.data_ptr<float>()[k] = static_cast<float>(s.dbeta[k]);
-      dw.data_ptr<float>()[k] = static_cast<float>(s.dw[k]);
-    }
+    Tensor dgamma = torch::empty({H}, xa.options()), dbeta = torch::empty({H}, xa.options());
+    Tensor dw = torch::empty({1, H}, xa.options());
     Tensor dleft = torch::empty({R, H}, xa.options()), dright = torch::empty({R, H}, xa.options());
-    float* dl = dleft.data_ptr<float>();
-    float* dr = dright.data_ptr<float>();
-    for (int64_t i = 0; i < R; ++i) {
-      const float nl = static_cast<float>(count_left[i]), nr = static_cast<float>(count_right[i]);
-      for (int64_t k = 0; k < H; ++k) {
-        const int64_t o = i * H + k;
-        dl[o] = a[k] * s.du_left[o] - nl * b[k] - cc[k] * s.xhat_left[o];
-        dr[o] = a[k] * s.du_right[o] - nr * b[k] - cc[k] * s.xhat_right[o];
+    const float* gp = gamma.data_ptr<float>();
+    const float* is = invstd.data_ptr<float>();
+    const int64_t tiles = Hp / kLanes;
+    parallel_chunks(tiles, chunk_count(tiles, 1), [&](int64_t, int64_t t0, int64_t t1) {
+      VecBuffer rows(2 * R);
+      vec *dx_left = rows.data(), *dx_right = dx_left + R;
+      const float *xap = xa.data_ptr<float>(), *xbp = xb.data_ptr<float>();
+      const float *bp = beta.data_ptr<float>(), *wp = w.data_ptr<float>();
+      for (int64_t t = t0; t < t1; ++t) {
+        TileSums s{};
+        tile_totals(xap, xbp, groups, grad.data(), S, t, gp, bp, wp, slope, s);
+        const int64_t o = t * kLanes, lanes = std::min(kLanes, H - o);
+        alignas(64) float a[kLanes] = {}, ab[kLanes] = {}, ac[kLanes] = {};
+        for (int64_t j = 0; j < lanes; ++j) {
+          a[j] = gp[o + j] * is[o + j];
+          ab[j] = static_cast<float>(a[j] * s.dbeta[j] / static_cast<double>(P));
+          ac[j] = static_cast<float>(a[j] * s.dgamma[j] / static_cast<double>(P));
+          dgamma.data_ptr<float>()[o + j] = static_cast<float>(s.dgamma[j]);
+          dbeta.data_ptr<float>()[o + j] = static_cast<float>(s.dbeta[j]);
+          dw.data_ptr<float>()[o + j] = static_cast<float>(s.dw[j]);
+        }
+        tile_input_gradient(xap, xbp, groups, grad.data(), S, t, gp, bp, wp, slope, a, ab, ac,
+                            dx_left, dx_right);
+        store_rows(dx_left, R, lanes, dleft.data_ptr<float>() + o, H);
+        store_rows(dx_right, R, lanes, dright.data_ptr<float>() + o, H);
       }
-    }
-    Tensor dbias = torch::full({1}, static_cast<float>(s.dbias), gamma.options());
-    return {dleft,    dright,   dgamma,   dbeta,    dw,       dbias,   Tensor(),
+    });
+    Tensor dbias_t = torch::full({1}, static_cast<float>(dbias), xa.options());
+    return {dleft,    dright,   dgamma,   dbeta,    dw,       dbias_t, Tensor(),
             Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
   }
 };
