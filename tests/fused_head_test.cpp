@@ -105,6 +105,48 @@ TEST(FusedPairHeadTest, RelationHeadFusedEqualsUnfusedForLinearAggregations) {
   at::set_num_threads(threads);
 }
 
+// The projections split over threads give torch::mm's and torch::addmm's
+// values and gradients, on a row count and a hidden width that split
+// unevenly, on one thread and on two, and with only one output used.
+TEST(FusedPairHeadTest, ViewProjectionsEqualMmAndAddmm) {
+  const int threads = at::get_num_threads();
+  const int64_t N = 601, D = 12, H = 37;
+  torch::manual_seed(5);
+  const torch::Tensor x0 = torch::randn({N, D}), w0 = torch::randn({H, 2 * D}),
+                      b0 = torch::randn({H}), gl = torch::randn({N, H}), gr = torch::randn({N, H});
+  for (const int t : {1, 2}) {
+    at::set_num_threads(t);
+    for (const bool both : {true, false}) {
+      SCOPED_TRACE(std::to_string(t) + " threads, " + (both ? "both outputs" : "left only"));
+      std::vector<torch::Tensor> outs[2];
+      for (const bool split : {true, false}) {
+        const torch::Tensor x = x0.clone().requires_grad_(true);
+        const torch::Tensor w = w0.clone().requires_grad_(true);
+        const torch::Tensor b = b0.clone().requires_grad_(true);
+        torch::Tensor left, right;
+        if (split) {
+          std::tie(left, right) = view_projections(x, w, b);
+        } else {
+          left = torch::mm(x, w.narrow(1, 0, D).t());
+          right = torch::addmm(b, x, w.narrow(1, D, D).t());
+        }
+        torch::Tensor loss = (left * gl).sum();
+        if (both) loss = loss + (right * gr).sum();
+        loss.backward();
+        outs[split] = {left.detach(), right.detach(), x.grad(), w.grad(),
+                       b.grad().defined() ? b.grad() : torch::zeros({H})};
+      }
+      for (size_t i = 0; i < outs[0].size(); ++i)
+        expect_tensors_close(outs[1][i], outs[0][i], "tensor " + std::to_string(i));
+    }
+  }
+  at::set_num_threads(threads);
+  EXPECT_NE(error_of([&] { view_projections(x0, torch::randn({H, D}), b0); }).find("(H, 2D)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { view_projections(x0, w0, torch::randn({H + 1})); }).find("bias of 37"),
+            std::string::npos);
+}
+
 TEST(FusedPairHeadTest, EvaluationModeUsesTheRunningStatistics) {
   const int64_t K = 3, B = 4, D = 6;
   torch::manual_seed(13);

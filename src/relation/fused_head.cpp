@@ -350,6 +350,61 @@ class FusedPairHead : public torch::autograd::Function<FusedPairHead> {
   }
 };
 
+// left = x wa^T, right = x wb^T + bias for wa, wb the two halves of the
+// first Linear's weight (H, 2D): the cat head's per-view projections, each
+// thread multiplying a band of rows of x. One BLAS call on K*B = 2,048 rows
+// by 64 runs on one thread (relnet leaves BLAS a single thread: see
+// util/runtime.h), so the two bands run side by side instead.
+class ViewProjections : public torch::autograd::Function<ViewProjections> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const Tensor& x_in, const Tensor& weight,
+                               const Tensor& bias) {
+    const Tensor x = x_in.contiguous();
+    const int64_t N = x.size(0), D = x.size(1), H = weight.size(0);
+    const Tensor wa_t = weight.narrow(1, 0, D).t(), wb_t = weight.narrow(1, D, D).t();
+    Tensor left = torch::empty({N, H}, x.options()), right = torch::empty({N, H}, x.options());
+    parallel_chunks(N, chunk_count(N, 256), [&](int64_t, int64_t n0, int64_t n1) {
+      torch::NoGradGuard no_grad;  // grad mode is per thread: off on the pool's threads too
+      const Tensor xs = x.narrow(0, n0, n1 - n0);
+      Tensor ls = left.narrow(0, n0, n1 - n0), rs = right.narrow(0, n0, n1 - n0);
+      at::mm_out(ls, xs, wa_t);
+      at::addmm_out(rs, bias, xs, wb_t);
+    });
+    ctx->save_for_backward({x, weight});
+    return {left, right};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &weight = saved[1];
+    const int64_t N = x.size(0), D = x.size(1), H = weight.size(0);
+    const auto grad_of = [&](int i) {
+      return grads[i].defined() ? grads[i].contiguous() : torch::zeros({N, H}, x.options());
+    };
+    const Tensor dleft = grad_of(0), dright = grad_of(1);
+    const Tensor wa = weight.narrow(1, 0, D), wb = weight.narrow(1, D, D);
+    Tensor dx = torch::empty({N, D}, x.options());
+    Tensor dweight = torch::empty({H, 2 * D}, weight.options());
+    // d x = dleft wa + dright wb, by bands of rows; d weight = [dleft^T x,
+    // dright^T x], by bands of hidden units.
+    const int64_t chunks = chunk_count(N, 256);
+    parallel_chunks(N, chunks, [&](int64_t c, int64_t n0, int64_t n1) {
+      torch::NoGradGuard no_grad;
+      Tensor dxs = dx.narrow(0, n0, n1 - n0);
+      at::mm_out(dxs, dleft.narrow(0, n0, n1 - n0), wa);
+      dxs.addmm_(dright.narrow(0, n0, n1 - n0), wb);
+      const int64_t h0 = H * c / chunks, h1 = H * (c + 1) / chunks;
+      if (h1 > h0) {
+        Tensor dwa = dweight.narrow(0, h0, h1 - h0).narrow(1, 0, D);
+        Tensor dwb = dweight.narrow(0, h0, h1 - h0).narrow(1, D, D);
+        at::mm_out(dwa, dleft.narrow(1, h0, h1 - h0).t(), x);
+        at::mm_out(dwb, dright.narrow(1, h0, h1 - h0).t(), x);
+      }
+    });
+    return {dx, dweight, dright.sum(0)};
+  }
+};
+
 }  // namespace
 
 bool fused_pair_head_applies(const torch::Tensor& left, const torch::Tensor& right) {
@@ -378,6 +433,24 @@ torch::Tensor fused_pair_head(const torch::Tensor& left, const torch::Tensor& ri
   return FusedPairHead::apply(left, right, bn.weight, bn.bias, fc.weight, fc.bias, left_index,
                               right_index, bn.running_mean, bn.running_var, momentum,
                               bn.options.eps(), negative_slope);
+}
+
+bool view_projections_apply(const torch::Tensor& features, const torch::Tensor& weight) {
+  return features.dim() == 2 && weight.dim() == 2 && weight.size(1) == 2 * features.size(1) &&
+         features.device().is_cpu() && weight.device().is_cpu() &&
+         features.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32;
+}
+
+std::pair<torch::Tensor, torch::Tensor> view_projections(const torch::Tensor& features,
+                                                         const torch::Tensor& weight,
+                                                         const torch::Tensor& bias) {
+  TORCH_CHECK(view_projections_apply(features, weight),
+              "view projections take float32 CPU features (N, D) and a weight (H, 2D), got ",
+              features.sizes(), " and ", weight.sizes());
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
+              "view projections need a bias of ", weight.size(0), " values, got ", bias.sizes());
+  const auto out = ViewProjections::apply(features, weight, bias);
+  return {out[0], out[1]};
 }
 
 }  // namespace relnet

@@ -30,8 +30,12 @@ torch::Tensor RelationHeadImpl::forward_views(const torch::Tensor& features, int
   torch::Tensor left, right;  // (K*B, H)
   if (aggregation == Aggregation::kCat) {
     TORCH_CHECK(w.size(1) == 2 * D, "relation head expects ", w.size(1) / 2, "-wide features, got ", D);
-    left = torch::mm(features, w.narrow(1, 0, D).t());
-    right = torch::addmm(b, features, w.narrow(1, D, D).t());
+    if (fused_ && view_projections_apply(features, w) && !at::autocast::is_cpu_enabled()) {
+      std::tie(left, right) = view_projections(features, w, b);
+    } else {
+      left = torch::mm(features, w.narrow(1, 0, D).t());
+      right = torch::addmm(b, features, w.narrow(1, D, D).t());
+    }
   } else {
     TORCH_CHECK(w.size(1) == D, "relation head expects ", w.size(1), "-wide features, got ", D);
     left = torch::mm(features, w.t());

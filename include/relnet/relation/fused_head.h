@@ -28,4 +28,15 @@ torch::Tensor fused_pair_head(const torch::Tensor& left, const torch::Tensor& ri
                               torch::nn::BatchNorm1dImpl& bn, torch::nn::LinearImpl& fc,
                               double negative_slope);
 
+// The cat head's per-view projections: left = features wa^T and right =
+// features wb^T + bias, wa and wb being the first and second halves of the
+// columns of `weight` (H, 2D), as torch::mm and torch::addmm give them, but
+// with the matrix products split by bands of rows over the intra-op threads
+// (a single BLAS call on these shapes runs on one thread). Differentiable in
+// features, weight and bias.
+bool view_projections_apply(const torch::Tensor& features, const torch::Tensor& weight);
+std::pair<torch::Tensor, torch::Tensor> view_projections(const torch::Tensor& features,
+                                                         const torch::Tensor& weight,
+                                                         const torch::Tensor& bias);
+
 }  // namespace relnet

@@ -24,7 +24,8 @@ class RelationHeadImpl : public torch::nn::Module {
   // projections of each pair are added. `max` takes the straightforward path.
   // While training on CPU in float32 (and fused(), the default), the pairs'
   // BatchNorm -> LeakyReLU -> Linear runs as one kernel that never stores
-  // the (P, hidden) matrix (relation/fused_head.h).
+  // the (P, hidden) matrix, and cat's two projections are split by rows over
+  // the threads (relation/fused_head.h).
   torch::Tensor forward_views(const torch::Tensor& features, int64_t K, Aggregation aggregation);
 
   // relnet's fused kernel in forward_views, or LibTorch's modules: the same
