@@ -94,21 +94,32 @@ RELNET_INLINE void split_row(const float* __restrict src, int64_t stride, int64_
   if (W % 2 == 1) even[W / 2 + 1] = src[(W - 1) * stride];
 }
 
-void pad_image(const float* x, const Geometry& g, int64_t n, float* pad) {
+RELNET_SIMD void pad_image(const float* x, const Geometry& g, int64_t n, float* pad) {
   const int64_t* s = g.x_stride;
   float* taps = pad + taps_offset(g, pad);
+  // All rows split first, then all taps: a tap load straight after the
+  // stores of its row's split, one float off, would wait for them to reach
+  // the cache (no store forwarding across unaligned partial overlaps).
   for (int64_t ci = 0; ci < g.Cin; ++ci) {
     for (int64_t r = 1; r <= g.H; ++r) {
       float* even = pad + ((ci * (g.H + 2) + r) * 2) * g.pad_len();
-      float* odd = even + g.pad_len();
-      split_row(x + n * s[0] + ci * s[1] + (r - 1) * s[2], s[3], g.W, even, odd);
+      split_row(x + n * s[0] + ci * s[1] + (r - 1) * s[2], s[3], g.W, even, even + g.pad_len());
+    }
+  }
+  if (n + 1 < g.N && s[3] == 1 && s[2] == g.W && s[1] == g.H * g.W) {
+    prefetch(x + (n + 1) * s[0], g.Cin * g.H * g.W);  // the next image, while the taps are built
+  }
+  for (int64_t ci = 0; ci < g.Cin; ++ci) {
+    for (int64_t r = 1; r <= g.H; ++r) {
+      const float* even = pad + ((ci * (g.H + 2) + r) * 2) * g.pad_len();
+      const float* odd = even + g.pad_len();
       float* t = taps + (ci * (g.H + 2) + r) * g.blocks * 4 * kLanes;
       for (int64_t b = 0; b < g.blocks; ++b, t += 4 * kLanes) {
         const int64_t k = b * kLanes;
-        std::copy(odd + k, odd + k + kLanes, t);
-        std::copy(even + k + 1, even + k + 1 + kLanes, t + kLanes);
-        std::copy(odd + k + 1, odd + k + 1 + kLanes, t + 2 * kLanes);
-        std::copy(even + k + 2, even + k + 2 + kLanes, t + 3 * kLanes);
+        store(t, load(odd + k));  // vector moves: std::copy became a call to memcpy per tap
+        store(t + kLanes, load(even + k + 1));
+        store(t + 2 * kLanes, load(odd + k + 1));
+        store(t + 3 * kLanes, load(even + k + 2));
       }
     }
   }
