@@ -62,19 +62,19 @@ RELNET_INLINE const vec* tap_row(const vec* taps, const Geometry& g, int64_t c, 
   return taps + ((c * (g.H + 2) + r) * g.blocks + b) * 3;
 }
 
-// Writes the tap rows of a row of blocks vectors (zero past the image),
-// read as whole vectors from `row`: vector kw of block b holds columns 16b +
-// l + kw - 1 (the input's taps), or 16b + l + 1 - kw with kReverse (dy's).
-// The shifts are lane permutations with the neighbouring blocks, in
-// registers: a vector load from an address just stored to with another
-// offset would wait for the store to reach the cache.
-template <bool kReverse>
-RELNET_INLINE void write_tap_row(const float* row, int64_t blocks, vec* out) {
+// Writes the tap rows of a row of `blocks` vectors (zero past the image),
+// block b being block(b): vector kw of block b holds columns 16b + l + kw -
+// 1 (the input's taps), or 16b + l + 1 - kw with kReverse (dy's). The
+// shifts are lane permutations with the neighbouring blocks, in registers:
+// a vector load from an address just stored to would wait for the store to
+// reach the cache, so blocks made here are handed over in registers too.
+template <bool kReverse, typename Block>
+RELNET_INLINE void write_tap_row(const Block& block, int64_t blocks, vec* out) {
   const ivec left = {15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
   const ivec right = left - 14;  // 1 .. 16
-  vec prev = vec{}, cur = load(row);
+  vec prev = vec{}, cur = block(0);
   for (int64_t b = 0; b < blocks; ++b) {
-    const vec next = b + 1 < blocks ? load(row + (b + 1) * kLanes) : vec{};
+    const vec next = b + 1 < blocks ? block(b + 1) : vec{};
     const vec minus = __builtin_shuffle(prev, cur, left);  // columns 16b + l - 1
     const vec plus = __builtin_shuffle(cur, next, right);  // columns 16b + l + 1
     out[b * 3] = kReverse ? plus : minus;
@@ -146,7 +146,11 @@ RELNET_INLINE void input_taps(const float* x, const Geometry& g, int64_t n, floa
   for (int64_t ci = 0; ci < kCi; ++ci) {
     for (int64_t h = 0; h < g.H; ++h) {
       const float* row = direct ? x + n * s[0] + ci * s[1] + h * s[2] : plane + (ci * g.H + h) * R;
-      write_tap_row<false>(row, g.blocks, taps + ((ci * (g.H + 2) + h + 1) * g.blocks) * 3);
+      const auto block = [row](int64_t b) __attribute__((always_inline)) {
+        return load(row + b * kLanes);
+      };
+      write_tap_row<false>(block, g.blocks,
+                           taps + ((ci * (g.H + 2) + h + 1) * g.blocks) * 3);
     }
   }
 }
@@ -311,12 +315,11 @@ RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restric
 
 // Scratch of one chunk of images in the backward pass.
 struct BackwardScratch {
-  std::vector<float> plane, dy_row, gp;
+  std::vector<float> plane, gp;
   VecBuffer taps, dy_taps, dw_lanes;
   std::vector<double> dw;  // (16, 8, 3, 3)
   explicit BackwardScratch(const Geometry& g)
       : plane(g.plane(), 0.f),
-        dy_row(g.row(), 0.f),
         gp(g.spread_size(), 0.f),
         taps(g.tap_vectors(kCi)),
         dy_taps(g.tap_vectors(kCo)),
@@ -328,21 +331,19 @@ struct BackwardScratch {
 // (c, padded row r, block b) holds dy at row r - 1, columns 16b + l + 1 - kw,
 // so that the input gradient's taps line up with the forward's.
 RELNET_INLINE void dy_taps(const float* __restrict y, const Geometry& g, const BatchNormGradient& k,
-                           int64_t n, const float* __restrict gp, vec mask,
-                           float* __restrict row_out, vec* __restrict out) {
+                           int64_t n, const float* __restrict gp, vec mask, vec* __restrict out) {
   const int64_t R = g.row();
   for (int64_t c = 0; c < kCo; ++c) {
     const vec sc = splat(k.scale[c]), sh = splat(k.shift[c]);
     const vec k0 = splat(k.k0[c]), k1 = splat(k.k1[c]);
     for (int64_t h = 0; h < g.H; ++h) {
       const float* row = y + ((n * kCo + c) * g.H + h) * R;
-      for (int64_t b = 0; b < g.blocks; ++b) {
+      const auto dy = [&](int64_t b) __attribute__((always_inline)) {
         const vec yv = load(row + b * kLanes);
-        vec d = sc * (yv * sc + sh > 0.f ? spread_at(gp, g, c, h, b) : vec{}) + k0 + k1 * yv;
-        if (b == g.blocks - 1) d *= mask;
-        store(row_out + b * kLanes, d);
-      }
-      write_tap_row<true>(row_out, g.blocks, out + ((c * (g.H + 2) + h + 1) * g.blocks) * 3);
+        const vec d = sc * (yv * sc + sh > 0.f ? spread_at(gp, g, c, h, b) : vec{}) + k0 + k1 * yv;
+        return b == g.blocks - 1 ? d * mask : d;
+      };
+      write_tap_row<true>(dy, g.blocks, out + ((c * (g.H + 2) + h + 1) * g.blocks) * 3);
     }
   }
 }
@@ -418,7 +419,7 @@ RELNET_SIMD void backward_images(const float* __restrict x, const float* __restr
   for (int64_t n = n0; n < n1; ++n) {
     input_taps(x, g, n, s.plane.data(), s.taps.data());
     spread_gradient(gout, g, n, s.gp.data());
-    dy_taps(y, g, k, n, s.gp.data(), mask, s.dy_row.data(), s.dy_taps.data());
+    dy_taps(y, g, k, n, s.gp.data(), mask, s.dy_taps.data());
     weight_gradient(s.taps.data(), s.dy_taps.data(), g, next_image(x, y, gout, g, n, n1),
                     s.dw_lanes.data());
     if (dx != nullptr) input_gradient(s.dy_taps.data(), wx, g, n, dx);
