@@ -12,7 +12,6 @@
 #include "relnet/relation/fused_head.h"
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "relnet/util/batchnorm.h"
