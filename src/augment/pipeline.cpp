@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "relnet/augment/transforms.h"
 
@@ -98,6 +99,21 @@ void ViewAugmenter::augment(const uint8_t* image, int64_t height, int64_t width,
   normalize_inplace(out, n, norm_);
 }
 
+void ViewAugmenter::augment_batch(const uint8_t* const* images, int64_t B, int64_t height,
+                                  int64_t width, int64_t K, uint64_t seed, int64_t epoch,
+                                  int64_t batch, float* out) const {
+  const int64_t view_size = 3 * side_ * side_;
+  at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      Rng rng(derive_seed({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch),
+                           static_cast<uint64_t>(b)}));
+      for (int64_t v = 0; v < K; ++v) {
+        augment(images[b], height, width, rng, out + (v * B + b) * view_size);
+      }
+    }
+  });
+}
+
 torch::Tensor ViewAugmenter::make_views(const torch::Tensor& images, int64_t K, uint64_t seed,
                                         int64_t epoch, int64_t batch) const {
   check_images(images, "ViewAugmenter::make_views");
@@ -107,21 +123,9 @@ torch::Tensor ViewAugmenter::make_views(const torch::Tensor& images, int64_t K, 
   const int64_t H = src.size(2);
   const int64_t W = src.size(3);
   torch::Tensor out = torch::empty({K * B, 3, side_, side_}, torch::kFloat32);
-  if (B == 0) return out;
-
-  const uint8_t* in_ptr = src.data_ptr<uint8_t>();
-  float* out_ptr = out.data_ptr<float>();
-  const int64_t in_stride = 3 * H * W;
-  const int64_t out_stride = 3 * side_ * side_;
-  at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      Rng rng(derive_seed({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch),
-                           static_cast<uint64_t>(b)}));
-      for (int64_t v = 0; v < K; ++v) {
-        augment(in_ptr + b * in_stride, H, W, rng, out_ptr + (v * B + b) * out_stride);
-      }
-    }
-  });
+  std::vector<const uint8_t*> image_ptrs(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) image_ptrs[b] = src.data_ptr<uint8_t>() + b * 3 * H * W;
+  augment_batch(image_ptrs.data(), B, H, W, K, seed, epoch, batch, out.data_ptr<float>());
   return out;
 }
 

@@ -135,28 +135,21 @@ ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int
   const int64_t B = batch_size_;
   const int64_t side = augmenter_.side();
   const int64_t H = dataset_.images.size(2), W = dataset_.images.size(3);
-  const int64_t image_size = 3 * H * W;
-  const int64_t view_size = 3 * side * side;
   auto views = torch::empty({K_ * B, 3, side, side},
                             torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin_memory_));
   auto images = torch::empty({B}, torch::kInt64);
-  float* out = views.data_ptr<float>();
   const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();
   int64_t* image_ids = images.data_ptr<int64_t>();
   const int64_t global = index * shards_ + shard_;  // the batch of a single-process run
+  std::vector<const uint8_t*> image_ptrs(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    image_ids[b] = order[global * B + b];
+    image_ptrs[b] = pixels + image_ids[b] * 3 * H * W;
+  }
   // Every image has its own generator, so the split over threads (serial on
   // a worker thread, the intra-op threads without workers) changes nothing.
-  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t i = order[global * B + b];
-      image_ids[b] = i;
-      Rng rng(derive_seed({seed_, static_cast<uint64_t>(epoch), static_cast<uint64_t>(global),
-                           static_cast<uint64_t>(b)}));
-      for (int64_t v = 0; v < K_; ++v) {
-        augmenter_.augment(pixels + i * image_size, H, W, rng, out + (v * B + b) * view_size);
-      }
-    }
-  });
+  augmenter_.augment_batch(image_ptrs.data(), B, H, W, K_, seed_, epoch, global,
+                           views.data_ptr<float>());
   return {epoch, index, views, images};
 }
 

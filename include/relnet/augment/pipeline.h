@@ -36,6 +36,14 @@ class ViewAugmenter {
   // height or width < 1.
   void augment(const uint8_t* image, int64_t height, int64_t width, Rng& rng, float* out) const;
 
+  // K views of each of the B images at images[0..B) ((3, height, width)
+  // uint8, contiguous) into `out`, view-major: view v of image b at out +
+  // (v * B + b) * 3 * side * side. Image b's views draw from
+  // Rng(derive_seed({seed, epoch, batch, b})), so the result depends only on
+  // these keys, never on how the images are split over the intra-op threads.
+  void augment_batch(const uint8_t* const* images, int64_t B, int64_t height, int64_t width,
+                     int64_t K, uint64_t seed, int64_t epoch, int64_t batch, float* out) const;
+
   // K views of every image of `images` ((B, 3, H, W) uint8), view-major:
   // row v*B + b is view v of image b. Image b's views draw from
   // Rng(derive_seed({seed, epoch, batch, b})), so the result depends only on
