@@ -4,10 +4,10 @@
 # same per-rank batch, A B A B for BENCH_PAIRS rounds (default 3), medians of
 # the epoch's augmented images/s. Prints a Markdown table for
 # docs/PERFORMANCE.md. On a 2-core machine the two ranks share the cores
-# (1 intra-op thread and 1 augmentation worker each), so this measures the
-# engine's overhead more than a speed-up.
+# (1 intra-op thread each), so this measures the engine's overhead more than
+# a speed-up.
 #
-# usage: scripts/bench_ranks.sh      (about 8 minutes on 2 cores)
+# usage: scripts/bench_ranks.sh      (about a minute on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --target relnet >/dev/null
