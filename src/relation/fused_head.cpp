@@ -98,6 +98,31 @@ int64_t row_stride(int64_t H) {
   return (Hp / kLanes) % 2 == 0 ? Hp + kLanes : Hp;
 }
 
+// Over rows [r0, r1): sums[k] += n_left[r] left[r, k] + n_right[r] right[r, k],
+// in double.
+RELNET_SIMD void weighted_row_sums(const float* __restrict left, const float* __restrict right,
+                                   const double* __restrict n_left,
+                                   const double* __restrict n_right, int64_t r0, int64_t r1,
+                                   int64_t H, double* __restrict sums) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const double a = n_left[r], b = n_right[r];
+    for (int64_t k = 0; k < H; ++k) {
+      sums[k] += a * static_cast<double>(left[r * H + k]) + b * static_cast<double>(right[r * H + k]);
+    }
+  }
+}
+
+// Rows [r0, r1) of x (R, H) minus `shift` (H), into rows of S floats, zero
+// past H.
+RELNET_SIMD void shifted_padded_rows(const float* __restrict x, const float* __restrict shift,
+                                     int64_t r0, int64_t r1, int64_t H, int64_t S,
+                                     float* __restrict out) {
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t k = 0; k < H; ++k) out[r * S + k] = x[r * H + k] - shift[k];
+    for (int64_t k = H; k < S; ++k) out[r * S + k] = 0.f;
+  }
+}
+
 Tensor padded_rows(const Tensor& x, int64_t Hp) {
   Tensor out = torch::zeros({x.size(0), Hp}, x.options());
   out.narrow(1, 0, x.size(1)).copy_(x);
@@ -255,15 +280,30 @@ class FusedPairHead : public torch::autograd::Function<FusedPairHead> {
     const Groups groups(grouped.start, grouped.pair, grouped.right);
 
     // Mean of left[l_p] + right[r_p] over the pairs, from how often each row
-    // is used: count_left . left + count_right . right, in double.
+    // is used: count_left . left + count_right . right, in double, by bands
+    // of rows added in order.
+    const float* lp = left.data_ptr<float>();
+    const float* rp = right.data_ptr<float>();
+    const int64_t bands = chunk_count(R, 64);
+    std::vector<double> band_sums(bands * H, 0.0);
+    parallel_chunks(R, bands, [&](int64_t c, int64_t r0, int64_t r1) {
+      weighted_row_sums(lp, rp, grouped.left_count.data_ptr<double>(),
+                        grouped.right_count.data_ptr<double>(), r0, r1, H, &band_sums[c * H]);
+    });
     const auto opts64 = torch::TensorOptions().dtype(torch::kFloat64);
-    const Tensor mean = (grouped.left_count.reshape({1, R}).mm(left.to(torch::kFloat64)) +
-                         grouped.right_count.reshape({1, R}).mm(right.to(torch::kFloat64)))
-                            .reshape({H})
-                            .div_(static_cast<double>(P));
+    Tensor mean = torch::zeros({H}, opts64);
+    for (int64_t c = 0; c < bands; ++c) {
+      mean.add_(torch::from_blob(&band_sums[c * H], {H}, opts64));
+    }
+    mean.div_(static_cast<double>(P));
     // Variance: centred squares, the pairs' hidden rows rebuilt on the fly.
-    Tensor xa = padded_rows(left - mean.to(torch::kFloat32), S);
-    Tensor xb = padded_rows(right, S);
+    const Tensor mean32 = mean.to(torch::kFloat32);
+    const std::vector<float> zero(H, 0.f);
+    Tensor xa = torch::empty({R, S}, left.options()), xb = torch::empty({R, S}, left.options());
+    parallel_chunks(R, chunk_count(R, 64), [&](int64_t, int64_t r0, int64_t r1) {
+      shifted_padded_rows(lp, mean32.data_ptr<float>(), r0, r1, H, S, xa.data_ptr<float>());
+      shifted_padded_rows(rp, zero.data(), r0, r1, H, S, xb.data_ptr<float>());
+    });
     std::vector<double> sq(Hp, 0.0);
     for_each_tile(Hp, [&](int64_t t) {
       tile_sq_sums(xa.data_ptr<float>(), xb.data_ptr<float>(), groups, S, t, &sq[t * kLanes]);
