@@ -123,14 +123,11 @@ RELNET_SIMD void shifted_padded_rows(const float* __restrict x, const float* __r
   }
 }
 
-Tensor padded_rows(const Tensor& x, int64_t Hp) {
-  Tensor out = torch::zeros({x.size(0), Hp}, x.options());
-  out.narrow(1, 0, x.size(1)).copy_(x);
+// x (H values) followed by zeros up to n.
+Tensor padded_vector(const Tensor& x, int64_t n) {
+  Tensor out = torch::zeros({n}, x.options());
+  out.narrow(0, 0, x.numel()).copy_(x.reshape({-1}));
   return out;
-}
-
-Tensor padded_vector(const Tensor& x, int64_t Hp) {
-  return padded_rows(x.reshape({1, -1}), Hp).reshape({Hp});
 }
 
 // Runs fn(t) for every tile t of Hp hidden units, tiles split over the
