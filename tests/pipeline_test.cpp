@@ -1,5 +1,6 @@
 // Tests of ViewAugmenter::make_views / augment and normalize_images: shapes,
-// view-major order, value ranges, determinism across threads, input checks.
+// view-major order, value ranges, determinism across threads, input checks,
+// and the kCropFlip / kFlip recipes against torch's padding and flips.
 #include "relnet/augment/pipeline.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -236,6 +238,167 @@ TEST(NormalizeImagesTest, MatchesTorchOps) {
             "normalize_images: images must be uint8, found Float");
 }
 
+ViewAugmenter recipe_augmenter(ViewKind kind, int64_t padding, double flip_p, int64_t side) {
+  AugmentConfig config;
+  config.flip_p = flip_p;
+  return ViewAugmenter(config, cifar_norm(), side, ViewRecipe{kind, padding});
+}
+
+// Where a kCropFlip view was cut from: window corner in the padded image, mirrored or not.
+struct Window {
+  int64_t top = 0;
+  int64_t left = 0;
+  bool flip = false;
+  bool operator==(const Window& o) const {
+    return top == o.top && left == o.left && flip == o.flip;
+  }
+};
+
+// Every window of `padded` ((3, Hp, Wp) normalised float) that `view` ((3, s, s)) equals exactly.
+std::vector<Window> matching_windows(const torch::Tensor& view, const torch::Tensor& padded) {
+  const int64_t s = view.size(1);
+  std::vector<Window> found;
+  for (int64_t top = 0; top + s <= padded.size(1); ++top) {
+    for (int64_t left = 0; left + s <= padded.size(2); ++left) {
+      const auto window = padded.slice(1, top, top + s).slice(2, left, left + s);
+      if (torch::equal(view, window)) found.push_back({top, left, false});
+      if (torch::equal(view, window.flip({2}))) found.push_back({top, left, true});
+    }
+  }
+  return found;
+}
+
+TEST(ViewAugmenterTest, RecipeDefaultsToRelationalAndKeepsItsViews) {
+  const ViewAugmenter three(AugmentConfig{}, cifar_norm(), 32);
+  EXPECT_EQ(three.recipe().kind, ViewKind::kRelational);
+  EXPECT_EQ(three.recipe().padding, 0);
+  const ViewAugmenter four(AugmentConfig{}, cifar_norm(), 32, ViewRecipe{});
+  const auto images = random_images(4, 32, 32, 12);
+  EXPECT_TRUE(
+      torch::equal(three.make_views(images, 3, 5, 1, 2), four.make_views(images, 3, 5, 1, 2)));
+}
+
+TEST(ViewAugmenterTest, CropFlipWithoutPaddingIsTheNormalizedImage) {
+  const auto images = random_images(3, 16, 16, 13);
+  const auto normalized = normalize_images(images, cifar_norm());
+  const auto plain =
+      recipe_augmenter(ViewKind::kCropFlip, 0, 0.0, 16).make_views(images, 2, 1, 0, 0);
+  EXPECT_TRUE(torch::equal(plain, torch::cat({normalized, normalized})));
+  const auto flipped =
+      recipe_augmenter(ViewKind::kCropFlip, 0, 1.0, 16).make_views(images, 2, 1, 0, 0);
+  EXPECT_TRUE(torch::equal(flipped, torch::cat({normalized, normalized}).flip({3})));
+}
+
+TEST(ViewAugmenterTest, CropFlipViewsAreWindowsOfTheZeroPaddedImage) {
+  const int64_t side = 8, p = 2, B = 4, K = 4;
+  const ViewAugmenter aug = recipe_augmenter(ViewKind::kCropFlip, p, 0.5, side);
+  torch::manual_seed(14);  // pixels 1..255, so no window of the image passes for padding
+  const auto images = torch::randint(1, 256, {B, 3, side, side}, torch::kUInt8);
+  const auto padded =
+      normalize_images(torch::constant_pad_nd(images, {p, p, p, p}, 0), cifar_norm());
+  std::set<int64_t> tops, lefts;
+  std::set<bool> flips;
+  for (uint64_t seed = 0; seed < 15; ++seed) {
+    const auto views = aug.make_views(images, K, seed, 1, 2);
+    for (int64_t b = 0; b < B; ++b) {
+      // The draws augment makes: top, left, flip coin per view, nothing else.
+      Rng rng(derive_seed({seed, 1, 2, static_cast<uint64_t>(b)}));
+      for (int64_t v = 0; v < K; ++v) {
+        Window want;
+        want.top = rng.randint(0, 2 * p);
+        want.left = rng.randint(0, 2 * p);
+        want.flip = rng.bernoulli(0.5);
+        const auto found = matching_windows(views[v * B + b], padded[b]);
+        ASSERT_EQ(found.size(), 1u) << "seed " << seed << " view " << v << " image " << b;
+        EXPECT_TRUE(found[0] == want) << "seed " << seed << " view " << v << " image " << b;
+        tops.insert(found[0].top);
+        lefts.insert(found[0].left);
+        flips.insert(found[0].flip);
+      }
+    }
+  }
+  EXPECT_EQ(tops, (std::set<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(lefts, (std::set<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(flips.size(), 2u);
+}
+
+TEST(ViewAugmenterTest, CropFlipOfANonSquareImageIsAWindowOfIt) {
+  // 12x10 image, side 8, padding 1: windows of the padded 14x12 image.
+  const ViewAugmenter aug = recipe_augmenter(ViewKind::kCropFlip, 1, 0.5, 8);
+  torch::manual_seed(15);
+  const auto images = torch::randint(1, 256, {2, 3, 12, 10}, torch::kUInt8);
+  const auto padded =
+      normalize_images(torch::constant_pad_nd(images, {1, 1, 1, 1}, 0), cifar_norm());
+  const auto views = aug.make_views(images, 3, 4, 0, 0);
+  for (int64_t r = 0; r < 6; ++r) {
+    EXPECT_EQ(matching_windows(views[r], padded[r % 2]).size(), 1u) << "row " << r;
+  }
+}
+
+TEST(ViewAugmenterTest, FlipRecipeGivesTheImageOrItsMirror) {
+  const ViewAugmenter aug = recipe_augmenter(ViewKind::kFlip, 0, 0.5, 8);
+  const auto images = random_images(4, 8, 8, 16);
+  const auto normalized = normalize_images(images, cifar_norm());
+  const auto views = aug.make_views(images, 4, 3, 2, 1);
+  std::set<bool> flips;
+  for (int64_t b = 0; b < 4; ++b) {
+    Rng rng(derive_seed({3, 2, 1, static_cast<uint64_t>(b)}));  // the flip coin only
+    for (int64_t v = 0; v < 4; ++v) {
+      const bool flip = rng.bernoulli(0.5);
+      const auto want = flip ? normalized[b].flip({2}) : normalized[b];
+      EXPECT_TRUE(torch::equal(views[v * 4 + b], want)) << "view " << v << " image " << b;
+      flips.insert(flip);
+    }
+  }
+  EXPECT_EQ(flips.size(), 2u);
+}
+
+TEST(ViewAugmenterTest, EveryRecipeIdenticalForOneAndTwoThreads) {
+  const auto images = random_images(33, 32, 32, 17);
+  const int saved = at::get_num_threads();
+  for (const ViewRecipe recipe :
+       {ViewRecipe{ViewKind::kRelational, 0}, ViewRecipe{ViewKind::kCropFlip, 4},
+        ViewRecipe{ViewKind::kFlip, 0}}) {
+    const ViewAugmenter aug(AugmentConfig{}, cifar_norm(), 32, recipe);
+    at::set_num_threads(1);
+    const auto one = aug.make_views(images, 4, 9, 1, 1);
+    at::set_num_threads(2);
+    const auto two = aug.make_views(images, 4, 9, 1, 1);
+    EXPECT_TRUE(torch::equal(one, two)) << "recipe " << static_cast<int>(recipe.kind);
+  }
+  at::set_num_threads(saved);
+}
+
+TEST(ViewAugmenterTest, RecipesRejectBadPaddingAndImageSizes) {
+  EXPECT_EQ(invalid_argument_of([] {
+              ViewAugmenter(AugmentConfig{}, cifar_norm(), 32, ViewRecipe{ViewKind::kCropFlip, -1});
+            }),
+            "ViewAugmenter: padding must be >= 0, got -1");
+  const ViewAugmenter crop = recipe_augmenter(ViewKind::kCropFlip, 2, 0.5, 32);
+  EXPECT_EQ(invalid_argument_of([&] { crop.make_views(random_images(2, 27, 30), 2, 1, 0, 0); }),
+            "ViewAugmenter::augment: a 27x30 image padded by 2 is smaller than the 32x32 crop");
+  auto out = torch::empty({3, 32, 32}, torch::kFloat32);
+  const auto image = random_images(1, 32, 20)[0].contiguous();
+  Rng rng(1);
+  EXPECT_EQ(invalid_argument_of([&] {
+              crop.augment(image.data_ptr<uint8_t>(), 32, 20, rng, out.data_ptr<float>());
+            }),
+            "ViewAugmenter::augment: a 32x20 image padded by 2 is smaller than the 32x32 crop");
+  const ViewAugmenter flip = recipe_augmenter(ViewKind::kFlip, 0, 0.5, 32);
+  EXPECT_EQ(invalid_argument_of([&] { flip.make_views(random_images(2, 28, 32), 2, 1, 0, 0); }),
+            "ViewAugmenter::augment: kFlip needs a 32x32 image, got 28x32");
+}
+
+TEST(DefaultCropPaddingTest, IsAnEighthOfTheSideRoundedHalfUp) {
+  EXPECT_EQ(default_crop_padding(32), 4);
+  EXPECT_EQ(default_crop_padding(64), 8);
+  EXPECT_EQ(default_crop_padding(96), 12);
+  EXPECT_EQ(default_crop_padding(28), 4);
+  EXPECT_EQ(default_crop_padding(2), 1);
+  EXPECT_EQ(invalid_argument_of([] { default_crop_padding(0); }),
+            "default_crop_padding: side must be >= 1, got 0");
+}
+
 // Throughput on one thread, 32x32 -> 32x32, default config. Run with
 // --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'.
 TEST(ViewAugmenterTest, DISABLED_ThroughputOneThread) {
@@ -250,6 +413,22 @@ TEST(ViewAugmenterTest, DISABLED_ThroughputOneThread) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   at::set_num_threads(saved);
   std::printf("views/s (1 thread, 32x32 -> 32x32, default config): %.0f\n", rounds * 256 * 4 / s);
+}
+
+// As above for the kCropFlip recipe (padding 4).
+TEST(ViewAugmenterTest, DISABLED_ThroughputOneThreadCropFlip) {
+  const ViewAugmenter aug(AugmentConfig{}, cifar_norm(), 32, ViewRecipe{ViewKind::kCropFlip, 4});
+  const auto images = random_images(256, 32, 32, 11);
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  aug.make_views(images, 4, 1, 0, 0);  // warm-up
+  const int rounds = 200;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < rounds; ++i) aug.make_views(images, 4, 1, 0, i);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  at::set_num_threads(saved);
+  std::printf("views/s (1 thread, 32x32 -> 32x32, kCropFlip padding 4): %.0f\n",
+              rounds * 256 * 4 / s);
 }
 
 }  // namespace

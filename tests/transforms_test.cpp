@@ -1,5 +1,6 @@
 // Tests of the individual per-view transforms (transforms.h) against closed
-// forms, LibTorch's interpolate and, when available, torchvision itself.
+// forms, LibTorch's interpolate and padding and, when available, torchvision
+// itself.
 #include "relnet/augment/transforms.h"
 
 #include <gtest/gtest.h>
@@ -272,6 +273,61 @@ TEST_F(ColorOpsTest, NormalizeInplaceMatchesClosedForm) {
   const auto mean = torch::tensor({0.491f, 0.482f, 0.447f}).view({3, 1, 1});
   const auto std = torch::tensor({0.247f, 0.243f, 0.262f}).view({3, 1, 1});
   EXPECT_TRUE(torch::allclose(y, (x_ - mean) / std, 1e-6, 1e-6));
+}
+
+Normalization test_norm() {
+  Normalization norm;
+  norm.mean = {0.491f, 0.482f, 0.447f};
+  norm.std = {0.247f, 0.243f, 0.262f};
+  return norm;
+}
+
+// (x / 255 - mean) / std of a (3, h, w) uint8 image with LibTorch's float ops.
+torch::Tensor torch_normalize(const torch::Tensor& image, const Normalization& norm) {
+  const auto mean = torch::tensor({norm.mean[0], norm.mean[1], norm.mean[2]}).view({3, 1, 1});
+  const auto std = torch::tensor({norm.std[0], norm.std[1], norm.std[2]}).view({3, 1, 1});
+  return image.to(torch::kFloat32).div(255.0).sub(mean).div(std);
+}
+
+// crop_normalize of `image` ((3, H, W) uint8) -> (3, side, side) float.
+torch::Tensor run_crop(const torch::Tensor& image, int64_t top, int64_t left, int64_t side,
+                       bool flip, const NormalizeTable& table) {
+  torch::Tensor out = torch::empty({3, side, side}, torch::kFloat32);
+  crop_normalize(image.data_ptr<uint8_t>(), image.size(1), image.size(2), top, left, side, flip,
+                 table, out.data_ptr<float>());
+  return out;
+}
+
+TEST(CropNormalizeTest, TableEqualsTorchNormalizeOfEveryLevel) {
+  const Normalization norm = test_norm();
+  const NormalizeTable table = make_normalize_table(norm);
+  const auto levels =
+      torch::arange(256, torch::kInt32).to(torch::kUInt8).view({1, 1, 256}).expand({3, 1, 256});
+  const auto want = torch_normalize(levels.contiguous(), norm).view({3, 256});
+  for (int64_t c = 0; c < 3; ++c) {
+    const auto got = torch::from_blob(const_cast<float*>(table.value[c].data()), {256});
+    EXPECT_TRUE(torch::equal(got, want[c])) << "channel " << c;
+  }
+}
+
+TEST(CropNormalizeTest, WindowsOfTheZeroPaddedImage) {
+  const Normalization norm = test_norm();
+  const NormalizeTable table = make_normalize_table(norm);
+  const auto image = random_image(7, 9, 21);
+  const int64_t p = 5;  // more than the window, so windows fully in the padding exist too
+  const auto padded = torch_normalize(torch::constant_pad_nd(image, {p, p, p, p}, 0), norm);
+  for (const int64_t side : {1, 4, 7}) {
+    for (int64_t top = -p; top + side <= 7 + p; ++top) {
+      for (int64_t left = -p; left + side <= 9 + p; ++left) {
+        const auto want =
+            padded.slice(1, top + p, top + p + side).slice(2, left + p, left + p + side);
+        EXPECT_TRUE(torch::equal(run_crop(image, top, left, side, false, table), want))
+            << "side " << side << " top " << top << " left " << left;
+        EXPECT_TRUE(torch::equal(run_crop(image, top, left, side, true, table), want.flip({2})))
+            << "flipped, side " << side << " top " << top << " left " << left;
+      }
+    }
+  }
 }
 
 TEST(JitterParamsTest, DrawsPermutationsAndFactorsInRange) {

@@ -1,15 +1,16 @@
-// ViewAugmenter: composes the per-view transforms of transforms.h into
-// torchvision's RandomResizedCrop -> flip -> jitter -> grayscale -> Normalize.
+// ViewAugmenter: composes the per-view transforms of transforms.h into each
+// recipe: torchvision's RandomResizedCrop -> flip -> jitter -> grayscale ->
+// Normalize (kRelational), padded RandomCrop -> flip -> Normalize (kCropFlip),
+// flip -> Normalize (kFlip).
 #include "relnet/augment/pipeline.h"
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "relnet/augment/transforms.h"
 
 namespace relnet {
 
@@ -49,10 +50,23 @@ void check_images(const torch::Tensor& images, const std::string& what) {
           what + ": images must have H, W >= 1, found shape " + sizes.str());
 }
 
+std::string size_str(int64_t height, int64_t width) {
+  return std::to_string(height) + "x" + std::to_string(width);
+}
+
 }  // namespace
 
+int64_t default_crop_padding(int64_t side) {
+  require(side >= 1, "default_crop_padding: side must be >= 1, got " + std::to_string(side));
+  return std::max<int64_t>((side + 4) / 8, 1);
+}
+
 ViewAugmenter::ViewAugmenter(const AugmentConfig& config, const Normalization& norm, int64_t side)
-    : config_(config), norm_(norm), side_(side) {
+    : ViewAugmenter(config, norm, side, ViewRecipe{}) {}
+
+ViewAugmenter::ViewAugmenter(const AugmentConfig& config, const Normalization& norm, int64_t side,
+                             ViewRecipe recipe)
+    : config_(config), norm_(norm), side_(side), recipe_(recipe) {
   const AugmentConfig& a = config_;
   require(side >= 1, "ViewAugmenter: side must be >= 1, got " + std::to_string(side));
   require(a.crop_scale_min > 0 && a.crop_scale_min <= a.crop_scale_max,
@@ -77,12 +91,44 @@ ViewAugmenter::ViewAugmenter(const AugmentConfig& config, const Normalization& n
     require(norm_.std[c] > 0, "ViewAugmenter: normalization std[" + std::to_string(c) +
                                   "] must be > 0, got " + num(norm_.std[c]));
   }
+  require(recipe_.padding >= 0,
+          "ViewAugmenter: padding must be >= 0, got " + std::to_string(recipe_.padding));
+  table_ = make_normalize_table(norm_);
+}
+
+void ViewAugmenter::check_image_size(int64_t height, int64_t width) const {
+  require(height >= 1 && width >= 1,
+          "ViewAugmenter::augment: image must be at least 1x1, got " + size_str(height, width));
+  const int64_t p = recipe_.padding;
+  if (recipe_.kind == ViewKind::kCropFlip) {
+    require(height + 2 * p >= side_ && width + 2 * p >= side_,
+            "ViewAugmenter::augment: a " + size_str(height, width) + " image padded by " +
+                std::to_string(p) + " is smaller than the " + size_str(side_, side_) + " crop");
+  } else if (recipe_.kind == ViewKind::kFlip) {
+    require(height == side_ && width == side_, "ViewAugmenter::augment: kFlip needs a " +
+                                                   size_str(side_, side_) + " image, got " +
+                                                   size_str(height, width));
+  }
 }
 
 void ViewAugmenter::augment(const uint8_t* image, int64_t height, int64_t width, Rng& rng,
                             float* out) const {
-  require(height >= 1 && width >= 1, "ViewAugmenter::augment: image must be at least 1x1, got " +
-                                         std::to_string(height) + "x" + std::to_string(width));
+  check_image_size(height, width);
+  switch (recipe_.kind) {
+    case ViewKind::kCropFlip:
+      augment_crop_flip(image, height, width, rng, out);
+      return;
+    case ViewKind::kFlip:
+      crop_normalize(image, height, width, 0, 0, side_, rng.bernoulli(config_.flip_p), table_, out);
+      return;
+    case ViewKind::kRelational:
+      break;
+  }
+  augment_relational(image, height, width, rng, out);
+}
+
+void ViewAugmenter::augment_relational(const uint8_t* image, int64_t height, int64_t width,
+                                       Rng& rng, float* out) const {
   thread_local ResizeWorkspace ws;
   const AugmentConfig& a = config_;
   const int64_t n = side_ * side_;
@@ -99,9 +145,21 @@ void ViewAugmenter::augment(const uint8_t* image, int64_t height, int64_t width,
   normalize_inplace(out, n, norm_);
 }
 
+void ViewAugmenter::augment_crop_flip(const uint8_t* image, int64_t height, int64_t width, Rng& rng,
+                                      float* out) const {
+  // Window corner in the padded image, drawn top then left, then made
+  // relative to the image itself (negative: inside the padding).
+  const int64_t p = recipe_.padding;
+  const int64_t top = rng.randint(0, height + 2 * p - side_) - p;
+  const int64_t left = rng.randint(0, width + 2 * p - side_) - p;
+  const bool flip = rng.bernoulli(config_.flip_p);
+  crop_normalize(image, height, width, top, left, side_, flip, table_, out);
+}
+
 void ViewAugmenter::augment_batch(const uint8_t* const* images, int64_t B, int64_t height,
                                   int64_t width, int64_t K, uint64_t seed, int64_t epoch,
                                   int64_t batch, float* out) const {
+  check_image_size(height, width);
   const int64_t view_size = 3 * side_ * side_;
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {

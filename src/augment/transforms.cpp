@@ -313,6 +313,59 @@ RELNET_SIMD void normalize_inplace(float* img, int64_t n, const Normalization& n
   }
 }
 
+NormalizeTable make_normalize_table(const Normalization& norm) {
+  NormalizeTable table;
+  for (size_t c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      table.value[c][static_cast<size_t>(v)] =
+          (static_cast<float>(v) / 255.0f - norm.mean[c]) / norm.std[c];
+    }
+  }
+  return table;
+}
+
+namespace {
+
+// One output row of crop_normalize: source columns left .. left + side - 1 of
+// `row` (nullptr: a row of the padding), mirrored when `flip`; columns
+// outside [0, width) are padding (lut[0]).
+void crop_row(const uint8_t* row, int64_t width, int64_t left, int64_t side, bool flip,
+              const float* lut, float* dst) {
+  const float pad = lut[0];
+  if (row == nullptr) {
+    std::fill(dst, dst + side, pad);
+    return;
+  }
+  // Output x (before mirroring) reads column left + x: inside for x in [lo, hi).
+  const int64_t lo = std::clamp<int64_t>(-left, 0, side);
+  const int64_t hi = std::clamp<int64_t>(width - left, lo, side);
+  if (!flip) {
+    std::fill(dst, dst + lo, pad);
+    for (int64_t x = lo; x < hi; ++x) dst[x] = lut[row[left + x]];
+    std::fill(dst + hi, dst + side, pad);
+  } else {  // output x lands at side - 1 - x
+    std::fill(dst, dst + (side - hi), pad);
+    for (int64_t x = lo; x < hi; ++x) dst[side - 1 - x] = lut[row[left + x]];
+    std::fill(dst + (side - lo), dst + side, pad);
+  }
+}
+
+}  // namespace
+
+void crop_normalize(const uint8_t* image, int64_t height, int64_t width, int64_t top, int64_t left,
+                    int64_t side, bool flip, const NormalizeTable& table, float* out) {
+  for (size_t c = 0; c < 3; ++c) {
+    const uint8_t* plane = image + static_cast<int64_t>(c) * height * width;
+    const float* lut = table.value[c].data();
+    for (int64_t y = 0; y < side; ++y) {
+      const int64_t sy = top + y;
+      const uint8_t* row = sy >= 0 && sy < height ? plane + sy * width : nullptr;
+      crop_row(row, width, left, side, flip, lut,
+               out + (static_cast<int64_t>(c) * side + y) * side);
+    }
+  }
+}
+
 JitterParams draw_jitter_params(const AugmentConfig& config, Rng& rng) {
   JitterParams p;
   for (int i = 3; i > 0; --i) {

@@ -1,6 +1,7 @@
 // The individual per-view transforms behind ViewAugmenter (torchvision
 // semantics, REFERENCE.md): crop parameters, PIL-style bilinear resize, flip,
-// colour-jitter ops, grayscale and Normalize, as tight loops on raw buffers.
+// colour-jitter ops, grayscale and Normalize, and the zero-padded crop of
+// RandomCrop(padding), as tight loops on raw buffers.
 #pragma once
 
 #include <array>
@@ -99,6 +100,27 @@ void to_grayscale(float* img, int64_t n);
 
 // x = (x - mean[c]) / std[c] per channel c of a (3, n) image.
 void normalize_inplace(float* img, int64_t n, const Normalization& norm);
+
+// Normalize of every uint8 level: value[c][v] = (v / 255 - mean[c]) / std[c],
+// computed in float with the operations (and order) of normalize_images, so a
+// lookup equals it bit for bit. value[c][0] is a black (zero-padding) pixel.
+struct NormalizeTable {
+  std::array<std::array<float, 256>, 3> value{};
+};
+
+// The table of `norm` (std > 0 expected; not checked).
+NormalizeTable make_normalize_table(const Normalization& norm);
+
+// Writes the side x side window of `image` ((3, height, width) uint8, CHW,
+// contiguous) whose top-left corner is at row `top`, column `left` in image
+// coordinates, normalised through `table`, to `out` ((3, side, side) float),
+// mirrored left-right when `flip`: out[c][y][x] = table[c][image[c][top + y]
+// [left + x']] with x' = flip ? side - 1 - x : x. The window may reach
+// outside the image (negative top/left, or past the bottom/right edge):
+// pixels there read as 0, i.e. torchvision's RandomCrop on the image padded
+// with zeros. Requires height, width, side >= 1; allocates nothing.
+void crop_normalize(const uint8_t* image, int64_t height, int64_t width, int64_t top, int64_t left,
+                    int64_t side, bool flip, const NormalizeTable& table, float* out);
 
 // One ColorJitter draw: the op order and the factors of the ops whose
 // strength is > 0 (the others are skipped, as torchvision does).
