@@ -11,6 +11,7 @@ PACKAGES=(
   libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev  # relnet download: HTTP, tar.gz, MD5
   libgloo-dev             # distributed training: the Gloo headers LibTorch's c10d needs
+  libfaiss-dev            # DeepCluster: PCA and k-means
   python3-torch python3-torchvision  # /usr/bin/python3 with torch: parity and interop tests
   dataset-fashion-mnist   # real images for the quickstart
 )
