@@ -10,12 +10,14 @@
 #include <stdexcept>
 
 #include "relnet/data/dataset.h"
+#include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"
 
 namespace relnet {
 namespace {
 
 using nlohmann::json;
+
 
 std::string type_name(const json& v) {
   if (v.is_boolean()) return "a boolean";
@@ -136,6 +138,7 @@ std::vector<Field> fields(Config& c) {
   auto& a = c.augment;
   auto& m = c.model;
   auto& t = c.train;
+  auto& me = c.method;
   return {
       with_default_text(
           string_field("name", c.name, {},
@@ -221,11 +224,43 @@ std::vector<Field> fields(Config& c) {
                  "Linear over all pairs, as relnet's fused CPU kernels while training (float32 "
                  "on CPU); `false` runs LibTorch's modules: the same results within float "
                  "rounding (tested), slower"),
+      string_field("method.name", me.name, known_methods(),
+                   "the training method: `relational` (relational reasoning), `simclr`, "
+                   "`deepcluster`, `infomax` (Deep InfoMax), `rotation` (RotationNet) or "
+                   "`supervised` (the labels: the upper bound); see the README's methods table"),
+      double_field("method.temperature", me.temperature, 0, 100, true,
+                   "`simclr`: temperature of the cosine similarities"),
+      string_field("method.simclr_loss", me.simclr_loss, {"reference", "ntxent"},
+                   "`simclr`: `reference` is the reference's -log(mean_i r_i); `ntxent` the usual "
+                   "NT-Xent, mean_i(-log r_i)"),
+      int_field("method.projection_dim", me.projection_dim, 1,
+                "`simclr`: output width of the projection head Linear(D, `model.head_hidden`) -> "
+                "BatchNorm -> LeakyReLU -> Linear(`model.head_hidden`, this)"),
+      with_default_text(
+          int_field("method.clusters", me.clusters, 0,
+                    "`deepcluster`: clusters k; 0 = the dataset's classes x 10 (set it for "
+                    "unlabeled data)"),
+          "`0` (classes x 10)"),
+      int_field("method.kmeans_iterations", me.kmeans_iterations, 1,
+                "`deepcluster`: k-means iterations per restart, every epoch"),
+      int_field("method.kmeans_restarts", me.kmeans_restarts, 1,
+                "`deepcluster`: k-means restarts (the lowest objective wins), every epoch"),
+      int_field("method.crop_padding", me.crop_padding, -1,
+                "`deepcluster`, `rotation`, `supervised`: RandomCrop's zero padding in pixels; "
+                "-1 = by side (4 at 32 px, 8 at 64, 12 at 96: side / 8)"),
+      double_field("method.infomax_beta", me.infomax_beta, 0, 100, false,
+                   "`infomax`: weight of the local mutual-information term"),
+      double_field("method.infomax_gamma", me.infomax_gamma, 0, 100, false,
+                   "`infomax`: weight of the prior-matching term"),
       int_field("train.epochs", t.epochs, 1, "epochs over the (subset of the) training set"),
       int_field("train.batch_size", t.batch_size, 2,
                 "images per step; the last incomplete batch of an epoch is dropped"),
-      double_field("train.lr", t.lr, 0, 10, true,
-                   "Adam learning rate for backbone and relation head"),
+      with_default_text(
+          double_field("train.lr", t.lr, 0, 10, false,
+                       "learning rate of the method's optimizer (Adam; SGD with momentum 0.9 for "
+                       "`supervised`); 0 = the method's default: 1e-3, `infomax` 1e-4, "
+                       "`supervised` 0.1"),
+          "`0` (the method's)"),
       int_field("train.seed", t.seed, 0, "seed of weight init, shuffling and augmentation"),
       int_field("train.threads", t.threads, 0, "LibTorch intra-op threads; 0 = all cores"),
       with_default_text(string_field("train.device", t.device, {},
@@ -404,6 +439,17 @@ json config_to_json(const Config& c) {
         {"focal_alpha", m.focal_alpha},
         {"pairs_matrix", m.pairs_matrix},
         {"fused", m.fused}}},
+      {"method",
+       {{"name", c.method.name},
+        {"temperature", c.method.temperature},
+        {"simclr_loss", c.method.simclr_loss},
+        {"projection_dim", c.method.projection_dim},
+        {"clusters", c.method.clusters},
+        {"kmeans_iterations", c.method.kmeans_iterations},
+        {"kmeans_restarts", c.method.kmeans_restarts},
+        {"crop_padding", c.method.crop_padding},
+        {"infomax_beta", c.method.infomax_beta},
+        {"infomax_gamma", c.method.infomax_gamma}}},
       {"train",
        {{"epochs", t.epochs},
         {"batch_size", t.batch_size},

@@ -35,7 +35,7 @@ TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   head->forward(torch::cat({f, f.roll(1, 0)}, 1)).sum().backward();
   opt.step();
 
-  Checkpoint ck{state_dict(*net), state_dict(*head), adam_state_to_ivalue(opt),
+  Checkpoint ck{state_dict(*net), {{"relation", state_dict(*head)}}, adam_state_to_ivalue(opt),
                 nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}}, {}};
   save_checkpoint(dir / "c.pt", ck);
 
@@ -45,7 +45,8 @@ TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   Conv4 net2;
   RelationHead head2(128);
   load_state_dict(*net2, back.backbone, "c.pt");
-  load_state_dict(*head2, back.relation, "c.pt");
+  ASSERT_NE(back.module("relation"), nullptr);
+  load_state_dict(*head2, *back.module("relation"), "c.pt");
   const auto a = state_dict(*net), b = state_dict(*net2);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
 

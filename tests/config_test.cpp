@@ -26,7 +26,8 @@ std::string error_of(const json& j) {
 TEST(ConfigTest, DefaultsMatchThePaper) {
   const Config c = config_from_json(json::object());
   EXPECT_EQ(c.train.batch_size, 64);
-  EXPECT_DOUBLE_EQ(c.train.lr, 1e-3);
+  EXPECT_DOUBLE_EQ(c.train.lr, 0);  // the method's: relational reasoning's Adam 1e-3
+  EXPECT_EQ(c.method.name, "relational");
   EXPECT_EQ(c.model.backbone, "conv4");
   EXPECT_EQ(c.model.aggregation, "cat");
   EXPECT_DOUBLE_EQ(c.augment.crop_scale_min, 0.08);
@@ -254,6 +255,38 @@ TEST(ConfigOverrideTest, ValidUnknownAndWrongType) {
                 .find("must look like section.key=value"),
             std::string::npos);
   EXPECT_EQ(config_to_json(c), config_to_json(before));  // unchanged after a failure
+}
+
+TEST(ConfigTest, MethodConfigsCarryTheReferencesSettings) {
+  struct Expected {
+    std::string method;
+    int64_t batch;
+    double lr;
+  };
+  for (const Expected& e : std::vector<Expected>{{"relational", 64, 1e-3},
+                                                 {"simclr", 128, 1e-3},
+                                                 {"deepcluster", 128, 1e-3},
+                                                 {"infomax", 128, 1e-4},
+                                                 {"rotation", 128, 1e-3},
+                                                 {"supervised", 128, 0.1}}) {
+    SCOPED_TRACE(e.method);
+    const std::string dir = std::string(RELNET_SOURCE_DIR) + "/configs/";
+    const Config c = load_config(dir + "cifar10_conv4_" + e.method + ".json");
+    EXPECT_EQ(c.method.name, e.method);
+    EXPECT_EQ(c.data.dataset, "cifar10");
+    EXPECT_EQ(c.model.backbone, "conv4");
+    EXPECT_EQ(c.train.epochs, 200);
+    EXPECT_EQ(c.train.batch_size, e.batch);
+    EXPECT_DOUBLE_EQ(c.train.lr, e.lr);
+    const Config f = load_config(dir + "fashion_mnist_conv4_" + e.method + ".json");
+    EXPECT_EQ(f.method.name, e.method);
+    EXPECT_EQ(f.data.dataset, "fashion_mnist");
+  }
+  const Config slim = load_config(std::string(RELNET_SOURCE_DIR) + "/configs/slimagenet64_conv4.json");
+  EXPECT_EQ(slim.data.dataset, "image_folder");
+  EXPECT_EQ(slim.data.image_size, 64);
+  EXPECT_EQ(slim.data.mean, (std::vector<double>{0.5, 0.5, 0.5}));
+  EXPECT_EQ(slim.data.std, (std::vector<double>{0.25, 0.25, 0.25}));
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ TEST(CurvesTest, ReadsStepAndEpochRecordsKeepingTheLatest) {
   ASSERT_EQ(r.steps.x, (std::vector<double>{0.5, 1.0}));
   EXPECT_DOUBLE_EQ(r.steps.loss[1], 0.58);  // the resumed run's record wins
   ASSERT_EQ(r.epochs.x, (std::vector<double>{1.0}));
-  EXPECT_DOUBLE_EQ(r.epochs.negative[0], 0.65);
+  EXPECT_DOUBLE_EQ(r.epochs.metrics.at("accuracy_negative")[0], 0.65);
+  EXPECT_EQ(r.epochs.metrics.count("epoch"), 0u);  // only accuracy* and loss_* are curves
   EXPECT_EQ(r.name, std::filesystem::path(dir.str()).filename().string());
 }
 
@@ -50,9 +51,9 @@ TEST(CurvesTest, PngOfSeveralRunsDecodesAndIsNotBlank) {
     for (int e = 1; e <= 4; ++e) {
       runs[r].epochs.x.push_back(e);
       runs[r].epochs.loss.push_back(0.7 - 0.1 * e + 0.02 * r);
-      runs[r].epochs.accuracy.push_back(0.5 + 0.1 * e);
-      runs[r].epochs.positive.push_back(0.55 + 0.1 * e);
-      runs[r].epochs.negative.push_back(0.45 + 0.1 * e);
+      runs[r].epochs.metrics["accuracy"].push_back(0.5 + 0.1 * e);
+      runs[r].epochs.metrics["accuracy_positive"].push_back(0.55 + 0.1 * e);
+      runs[r].epochs.metrics["accuracy_negative"].push_back(0.45 + 0.1 * e);
     }
   }
   write_curves_png(dir / "c.png", runs);
@@ -63,6 +64,22 @@ TEST(CurvesTest, PngOfSeveralRunsDecodesAndIsNotBlank) {
   cv::Scalar mean, stddev;
   cv::meanStdDev(img, mean, stddev);
   EXPECT_GT(stddev[0] + stddev[1] + stddev[2], 10.0);  // not a blank canvas
+}
+
+TEST(CurvesTest, RunWithoutAccuracyDrawsTheLossPanelAlone) {
+  relnet::testing::TempDir dir("curves");
+  RunCurves run;
+  run.name = "infomax";
+  for (int e = 1; e <= 3; ++e) {
+    run.epochs.x.push_back(e);
+    run.epochs.loss.push_back(1.0 / e);
+    run.epochs.metrics["loss_local"].push_back(0.8 / e);
+    run.epochs.metrics["loss_prior"].push_back(1.3);
+  }
+  write_curves_png(dir / "c.png", {run});
+  const cv::Mat img = cv::imread(dir / "c.png", cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 700);
 }
 #endif
 

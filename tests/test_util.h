@@ -125,17 +125,22 @@ inline void write_gz(const std::string& path, const std::vector<uint8_t>& bytes)
 
 // Image i of class label i % 10: dark noise plus a bright bar whose row
 // depends on the class, so classes are linearly separable after training.
-inline uint8_t pattern_pixel(int64_t i, int64_t y, int64_t x, int64_t side, Rng& rng) {
+// With `noisy` the background noise reaches 150 and the bar starts at 120:
+// a linear probe on a random Conv4's features then gets about 55%, while
+// any of the training methods lifts it above 90% in a few epochs.
+inline uint8_t pattern_pixel(int64_t i, int64_t y, int64_t x, int64_t side, Rng& rng,
+                             bool noisy = false) {
   const int64_t label = i % 10;
   const int64_t row = 2 + label * (side - 4) / 10;
   const bool bar = y >= row && y < row + 2 && x >= 2 && x < side - 2;
+  if (noisy) return static_cast<uint8_t>(bar ? 120 + rng.below(136) : rng.below(150));
   return static_cast<uint8_t>(bar ? 200 + rng.below(56) : rng.below(60));
 }
 
 // Writes an MNIST-style split (train-* or t10k-*) of `n` side x side images,
 // gzip-compressed, into `dir`.
 inline void write_idx_split(const std::string& dir, const std::string& prefix, int64_t n,
-                            int64_t side, uint64_t seed) {
+                            int64_t side, uint64_t seed, bool noisy = false) {
   std::vector<uint8_t> images, labels;
   put_be32(images, 0x00000803);
   put_be32(images, static_cast<uint32_t>(n));
@@ -147,7 +152,7 @@ inline void write_idx_split(const std::string& dir, const std::string& prefix, i
   for (int64_t i = 0; i < n; ++i) {
     labels.push_back(static_cast<uint8_t>(i % 10));
     for (int64_t y = 0; y < side; ++y)
-      for (int64_t x = 0; x < side; ++x) images.push_back(pattern_pixel(i, y, x, side, rng));
+      for (int64_t x = 0; x < side; ++x) images.push_back(pattern_pixel(i, y, x, side, rng, noisy));
   }
   write_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", images);
   write_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", labels);
@@ -155,9 +160,9 @@ inline void write_idx_split(const std::string& dir, const std::string& prefix, i
 
 // A tiny MNIST-format dataset (train + test) in `dir`.
 inline void write_tiny_mnist(const std::string& dir, int64_t n_train, int64_t n_test,
-                             int64_t side = 16) {
-  write_idx_split(dir, "train", n_train, side, 1);
-  write_idx_split(dir, "t10k", n_test, side, 2);
+                             int64_t side = 16, bool noisy = false) {
+  write_idx_split(dir, "train", n_train, side, 1, noisy);
+  write_idx_split(dir, "t10k", n_test, side, 2, noisy);
 }
 
 // The config of a tiny self-supervised run on the MNIST-format data in

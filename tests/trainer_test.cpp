@@ -64,10 +64,11 @@ TEST(TrainerTest, ShortRunLowersTheLossAndWritesTheRunFiles) {
   EXPECT_EQ(ck.meta["backbone"], "conv4");
   EXPECT_EQ(ck.meta["epoch"], 12);
   EXPECT_EQ(ck.meta["feature_size"], 64);
-  EXPECT_EQ(ck.relation.size(), 9u);
+  ASSERT_NE(ck.module("relation"), nullptr);
+  EXPECT_EQ(ck.module("relation")->size(), 9u);
   EXPECT_TRUE(ck.optimizer.has_value());
   const Checkpoint bb = load_checkpoint(c.train.out_dir + "/backbone.pt");
-  EXPECT_TRUE(bb.relation.empty());
+  EXPECT_TRUE(bb.modules.empty());
   EXPECT_FALSE(bb.optimizer.has_value());
 }
 
@@ -133,8 +134,10 @@ TEST(TrainerTest, EveryAggregationAndLossIsWiredIntoTheHead) {
     const TrainSummary s = train(c, false);
     EXPECT_TRUE(std::isfinite(s.last_epoch_loss)) << agg;
     const Checkpoint ck = load_checkpoint(c.train.out_dir + "/checkpoint.pt");
-    ASSERT_EQ(ck.relation[0].first, "0.weight");
-    EXPECT_EQ(ck.relation[0].second.size(1), agg == "cat" ? 128 : 64) << agg;
+    ASSERT_NE(ck.module("relation"), nullptr);
+    const StateDict& relation = *ck.module("relation");
+    ASSERT_EQ(relation[0].first, "0.weight");
+    EXPECT_EQ(relation[0].second.size(1), agg == "cat" ? 128 : 64) << agg;
     EXPECT_EQ(ck.meta["config"]["model"]["aggregation"], agg);
   }
 }
@@ -154,7 +157,7 @@ TEST(TrainerTest, EpochCheckpointsKeepTheNewestAndRecordTheirEpoch) {
   const Checkpoint e3 = load_checkpoint(files[0].second);
   EXPECT_EQ(e3.meta["epoch"], 3);
   EXPECT_TRUE(e3.optimizer.has_value()) << "epoch checkpoints must be resumable";
-  EXPECT_FALSE(e3.relation.empty());
+  EXPECT_NE(e3.module("relation"), nullptr);
   EXPECT_TRUE(e3.meta.contains("git_commit"));
   // The newest equals checkpoint.pt.
   expect_same_backbone(files[1].second, c.train.out_dir + "/checkpoint.pt");

@@ -61,7 +61,7 @@ struct AugmentConfig {
 
 // The networks.
 struct ModelConfig {
-  /// Backbone: conv4.
+  /// Backbone: conv4 | resnet8 | resnet32 | resnet56 | resnet18 | resnet34.
   std::string backbone = "conv4";
   /// Pair aggregation: cat | sum | mean | max.
   std::string aggregation = "cat";
@@ -81,13 +81,38 @@ struct ModelConfig {
   bool fused = true;
 };
 
+// The training method (methods/method.h) and its own settings.
+struct MethodConfig {
+  /// relational | simclr | deepcluster | infomax | rotation | supervised.
+  std::string name = "relational";
+  /// SimCLR: temperature of the cosine similarities.
+  double temperature = 0.5;
+  /// SimCLR: "reference" (-log of the mean ratio, the reference's) or
+  /// "ntxent" (the mean of -log ratio, the usual NT-Xent).
+  std::string simclr_loss = "reference";
+  /// SimCLR: width of the projection head's output.
+  int64_t projection_dim = 64;
+  /// DeepCluster: clusters k (0 = the dataset's classes x 10).
+  int64_t clusters = 0;
+  /// DeepCluster: k-means iterations and restarts per epoch.
+  int64_t kmeans_iterations = 30;
+  int64_t kmeans_restarts = 5;
+  /// DeepCluster, RotationNet, supervised: RandomCrop padding in pixels
+  /// (-1 = by side: 4 at 32 px, 8 at 64, 12 at 96).
+  int64_t crop_padding = -1;
+  /// Deep InfoMax: weights of the local and prior terms.
+  double infomax_beta = 1.0;
+  double infomax_gamma = 0.1;
+};
+
 // The optimisation loop and its outputs.
 struct TrainConfig {
   int64_t epochs = 200;
   /// Images per step (each gives K views).
   int64_t batch_size = 64;
-  /// Adam learning rate for backbone and relation head.
-  double lr = 1e-3;
+  /// Learning rate of the method's optimizer (0 = the method's default:
+  /// 1e-3; Deep InfoMax 1e-4; supervised 0.1).
+  double lr = 0;
   /// Seed of weight init, sampling and augmentation.
   int64_t seed = 1;
   /// Intra-op threads for LibTorch (0 = all cores).
@@ -119,6 +144,7 @@ struct Config {
   DataConfig data;
   AugmentConfig augment;
   ModelConfig model;
+  MethodConfig method;
   TrainConfig train;
 };
 

@@ -14,8 +14,8 @@
 #include "relnet/data/dataset.h"
 #include "relnet/data/loader.h"
 #include "relnet/eval/linear_eval.h"
+#include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"
-#include "relnet/relation/head.h"
 #include "relnet/train/step.h"
 #include "relnet/util/runtime.h"
 
@@ -48,38 +48,51 @@ ImageDataset generated(int64_t n, int64_t side, uint64_t seed) {
   return ds;
 }
 
+// The config a bench run trains with: the method's defaults, the bench's sizes.
+Config bench_config(const BenchOptions& o) {
+  Config c;
+  c.method.name = o.method;
+  c.augment.K = o.K;
+  c.model.backbone = o.backbone;
+  c.model.aggregation = o.aggregation;
+  c.model.pairs_matrix = o.straightforward;
+  c.model.fused = o.fused;
+  c.train.batch_size = o.batch;
+  c.train.precision = o.precision;
+  c.train.seed = 1;
+  return c;
+}
+
 json train_bench(const BenchOptions& o, torch::Device device, int threads, int64_t workers) {
+  if (o.precision != "fp32" && o.precision != "bf16") {
+    throw std::invalid_argument("bench: precision must be fp32 or bf16, got '" + o.precision + "'");
+  }
   const int64_t total_steps = o.warmup + o.steps;
   const ImageDataset data =
       o.dataset.empty() ? generated(o.batch * total_steps, o.side, 1)
                         : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset),
                                        o.batch * total_steps);
-  AugmentConfig augment;
-  augment.K = o.K;
+  const Config config = bench_config(o);
   const Normalization norm =
       o.dataset.empty() ? default_normalization("cifar10") : default_normalization(o.dataset);
-  const ViewAugmenter augmenter(augment, norm, data.side());
-  ViewBatcher batcher(data, augmenter, o.K, o.batch, 1, workers, 2);
 
   torch::manual_seed(1);
   Backbone backbone = make_backbone(o.backbone);
-  const Aggregation aggregation = parse_aggregation(o.aggregation);
-  RelationHead head(aggregated_size(aggregation, backbone->feature_size()));
   backbone->set_fused(o.fused);
-  head->set_fused(o.fused);
   backbone->to(device);
-  head->to(device);
-  backbone->train();
-  head->train();
-  std::vector<torch::Tensor> params = backbone->parameters();
-  for (const auto& p : head->parameters()) params.push_back(p);
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(1e-3));
-  RelationStep step(backbone, head, o.K, aggregation, LossOptions{}, o.straightforward);
-  if (o.precision != "fp32" && o.precision != "bf16") {
-    throw std::invalid_argument("bench: precision must be fp32 or bf16, got '" + o.precision + "'");
-  }
+  std::unique_ptr<Method> method = make_method({&config, &data, norm, device, backbone});
+  const ViewAugmenter augmenter(config.augment, norm, data.side(), method->view_recipe());
+  ViewBatcher batcher(data, augmenter, method->views_per_image(), o.batch, 1, workers, 2);
+  std::unique_ptr<torch::optim::Optimizer> optimizer =
+      method->make_optimizer(method_parameters(backbone, *method), effective_lr(config, *method));
+  TrainStep step(backbone, *method);
   step.set_bf16(o.precision == "bf16");
   if (device.is_cuda()) configure_cudnn(/*deterministic=*/false);
+  const auto t_epoch = Clock::now();
+  method->start_epoch(0, 1, false, *optimizer);  // DeepCluster clusters here
+  const double epoch_start_s = since(t_epoch);
+  backbone->train();
+  for (const auto& [key, module] : method->modules()) module->train();
 
   std::vector<double> wall, wait, bf, pairs, hf, hb, bb, opt;
   double loss = 0;
@@ -90,9 +103,10 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
     if (!batch) throw std::runtime_error("bench: the data ran out");
     const double wait_s = since(t0);
     StepTimes times;
-    const StepOutput out = step.forward_backward(batch->views.to(device), &times);
+    const StepOutput out =
+        step.forward_backward({batch->views.to(device), batch->images, 0, batch->index}, &times);
     const auto t_opt = Clock::now();
-    optimizer.step();
+    optimizer->step();
     loss = out.loss.item<double>();
     times.optimizer = since(t_opt);
     if (s < o.warmup) continue;
@@ -106,12 +120,16 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
     opt.push_back(times.optimizer);
   }
   const double step_s = median(wall);
+  const int64_t inputs = method->inputs_per_image() * o.batch;
+  const bool relational = o.method == "relational";
   return json{{"mode", "train"},
+              {"method", o.method},
               {"backbone", o.backbone},
               {"aggregation", o.aggregation},
-              {"K", o.K},
+              {"K", relational ? o.K : method->views_per_image()},
               {"batch", o.batch},
-              {"pairs_per_step", o.K * (o.K - 1) * o.batch},
+              {"views_per_step", inputs},
+              {"pairs_per_step", relational ? o.K * (o.K - 1) * o.batch : 0},
               {"steps", o.steps},
               {"threads", threads},
               {"workers", workers},
@@ -120,8 +138,9 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
               {"straightforward", o.straightforward},
               {"fused", o.fused},
               {"precision", o.precision},
-              {"images_per_s", static_cast<double>(o.K * o.batch) / step_s},
+              {"images_per_s", static_cast<double>(inputs) / step_s},
               {"seconds_per_step", step_s},
+              {"epoch_start_s", epoch_start_s},
               {"split_s",
                {{"data_wait", median(wait)},
                 {"backbone_forward", median(bf)},
@@ -195,11 +214,17 @@ std::string format_bench(const json& r) {
         r["seconds"].get<double>(), r["peak_rss_mb"].get<double>());
     return out.str();
   }
+  const std::string method = r.value("method", "relational");
+  const std::string sizes =
+      method == "relational"
+          ? fmt::format("K={} batch={} ({} pairs)", r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
+                        r["pairs_per_step"].get<int64_t>())
+          : fmt::format("{} batch={} ({} backbone inputs)", method, r["batch"].get<int64_t>(),
+                        r.value("views_per_step", int64_t{0}));
   out << fmt::format(
-      "{} K={} batch={} ({} pairs), {} threads, {}, {}{}:\n"
+      "{} {}, {} threads, {}, {}{}:\n"
       "  {:.0f} augmented images/s, {:.3f} s per step (median of {}), peak memory {:.0f} MB\n",
-      r["backbone"].get<std::string>(), r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
-      r["pairs_per_step"].get<int64_t>(), r["threads"].get<int>(),
+      r["backbone"].get<std::string>(), sizes, r["threads"].get<int>(),
       r["workers"].get<int64_t>() > 0
           ? fmt::format("{} augmentation workers", r["workers"].get<int64_t>())
           : std::string("augmentation on the same threads"),
@@ -215,6 +240,10 @@ std::string format_bench(const json& r) {
     out << fmt::format(" {} {:.3f}", k, r["split_s"].value(k, 0.0));
   }
   out << "\n";
+  if (r.value("epoch_start_s", 0.0) > 0.01) {
+    out << fmt::format("  start of epoch (DeepCluster's clustering): {:.2f} s\n",
+                       r["epoch_start_s"].get<double>());
+  }
   return out.str();
 }
 

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "relnet/bench/bench.h"
+#include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"
 
 namespace relnet::cli {
@@ -14,13 +15,16 @@ void setup_bench(CLI::App& app, int& exit_code) {
   auto json_out = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "bench", "Time the training step (augmentation + model) or linear evaluation, part by part");
+  cmd->add_option("--method", o->method, "Training method")
+      ->capture_default_str()
+      ->check(CLI::IsMember(known_methods()));
   cmd->add_option("--backbone", o->backbone, "Backbone")
       ->capture_default_str()
       ->check(CLI::IsMember(known_backbones()));
   cmd->add_option("--aggregation", o->aggregation, "cat | sum | mean | max")
       ->capture_default_str()
       ->check(CLI::IsMember({"cat", "sum", "mean", "max"}));
-  cmd->add_option("--K", o->K, "Views per image")->capture_default_str();
+  cmd->add_option("--K", o->K, "Views per image (relational reasoning)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Images per step")->capture_default_str();
   cmd->add_option("--steps", o->steps, "Measured steps")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Steps run before measuring")->capture_default_str();

@@ -91,9 +91,8 @@ int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* g
     return kExitInterrupted;
   }
   if (s.already_complete) return kExitOk;
-  spdlog::info("done: {} epochs, {} steps in {:.1f} s; last epoch loss {:.4f}, pair accuracy {:.3f}",
-               s.epochs_completed, s.global_step, s.seconds, s.last_epoch_loss,
-               s.last_epoch_accuracy);
+  spdlog::info("done: {} epochs, {} steps in {:.1f} s; last epoch {}", s.epochs_completed,
+               s.global_step, s.seconds, s.last_epoch_text);
   spdlog::info("backbone: {}/backbone.pt  (evaluate: relnet linear-eval --checkpoint {}/backbone.pt)",
                s.run_dir, s.run_dir);
   return kExitOk;

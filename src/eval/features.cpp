@@ -14,20 +14,6 @@ namespace relnet {
 
 using nlohmann::json;
 
-torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
-                               const Normalization& norm, torch::Device device,
-                               int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  backbone.eval();
-  std::vector<torch::Tensor> chunks;
-  for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    const int64_t end = std::min(start + batch_size, images.size(0));
-    const auto x = normalize_images(images.slice(0, start, end), norm).to(device);
-    chunks.push_back(backbone.forward(x).to(torch::kCPU));
-  }
-  return torch::cat(chunks, 0);
-}
-
 EvalData load_eval_model(const EvalSource& src) {
   if (src.train_subset < 0 || src.test_subset < 0) {
     throw std::invalid_argument("--train-subset and --test-subset must be >= 0");

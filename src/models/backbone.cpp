@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "relnet/augment/pipeline.h"
+
 #include "relnet/models/conv4.h"
 #include "relnet/models/resnet.h"
 
@@ -29,6 +31,20 @@ Backbone make_backbone(const std::string& name) {
 
 torch::Tensor to_channels_last(const torch::Tensor& x) {
   return x.dim() == 4 ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+}
+
+torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
+                               const Normalization& norm, torch::Device device,
+                               int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  backbone.eval();
+  std::vector<torch::Tensor> chunks;
+  for (int64_t start = 0; start < images.size(0); start += batch_size) {
+    const int64_t end = std::min(start + batch_size, images.size(0));
+    const auto x = normalize_images(images.slice(0, start, end), norm).to(device);
+    chunks.push_back(backbone.forward(x).to(torch::kCPU));  // (end - start, D)
+  }
+  return torch::cat(chunks, 0);
 }
 
 int64_t count_parameters(const torch::nn::Module& module) {

@@ -65,6 +65,15 @@ torch::Tensor Conv4Impl::forward(torch::Tensor x) {
   return x.flatten(1);  // (N, 64, 1, 1) -> (N, 64)
 }
 
+std::pair<torch::Tensor, torch::Tensor> Conv4Impl::forward_with_first_map(torch::Tensor x) {
+  x = to_channels_last(x);
+  x = layer1_[0]->as<torch::nn::Conv2d>()->forward(x);
+  const torch::Tensor M = torch::relu(layer1_[1]->as<torch::nn::BatchNorm2d>()->forward(x));
+  x = torch::avg_pool2d(M, 2);
+  x = layer4_->forward(layer3_->forward(layer2_->forward(x)));
+  return {x.flatten(1), M};  // (N, 64), (N, 8, H, W)
+}
+
 void init_reference_weights(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& m : module.modules(/*include_self=*/false)) {

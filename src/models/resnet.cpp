@@ -90,12 +90,15 @@ ResNetImpl::ResNetImpl(ResNetSpec spec) : spec_(std::move(spec)) {
   init_reference_weights(*this);
 }
 
-torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+torch::Tensor ResNetImpl::forward(torch::Tensor x) { return forward_with_first_map(x).first; }
+
+std::pair<torch::Tensor, torch::Tensor> ResNetImpl::forward_with_first_map(torch::Tensor x) {
   x = to_channels_last(x);
-  x = torch::relu(bn1_->forward(conv1_->forward(x)));
+  const torch::Tensor M = torch::relu(bn1_->forward(conv1_->forward(x)));
+  x = M;
   if (spec_.imagenet_stem) x = torch::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
   for (auto& layer : layers_) x = layer->forward(x);
-  return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);  // (N, C, 1, 1) -> (N, C)
+  return {torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1), M};  // (N, C), (N, C0, H', W')
 }
 
 }  // namespace relnet

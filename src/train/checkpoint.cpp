@@ -43,6 +43,11 @@ StateDict tensor_dict_from_ivalue(const c10::IValue& value, const std::string& w
   return out;
 }
 
+// Entries of a checkpoint that are not a method's module.
+bool is_reserved_key(const std::string& key) {
+  return key == "backbone" || key == "classifier" || key == "optimizer" || key == "meta";
+}
+
 }  // namespace
 
 // PyTorch's order: a module's own parameters, then its own buffers, then
@@ -162,6 +167,9 @@ void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& va
                 std::to_string(params.size()) + " parameters)");
     }
     const auto s = entry.value().toGenericDict();
+    if (!s.contains("exp_avg") || !s.contains("exp_avg_sq")) {
+      throw bad("parameter " + std::to_string(i) + " has no Adam moments (another optimizer's state?)");
+    }
     const auto exp_avg = s.at("exp_avg").toTensor();
     const auto exp_avg_sq = s.at("exp_avg_sq").toTensor();
     if (exp_avg.sizes() != params[i].sizes() || exp_avg_sq.sizes() != params[i].sizes()) {
@@ -178,10 +186,114 @@ void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& va
   }
 }
 
+namespace {
+
+// PyTorch's SGD.state_dict() layout (momentum buffers only where a step made one).
+c10::IValue sgd_state_to_ivalue(torch::optim::SGD& optimizer) {
+  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
+  c10::impl::GenericList groups(c10::AnyType::get());
+  int64_t index = 0;
+  auto& all_state = optimizer.state();
+  for (auto& group : optimizer.param_groups()) {
+    const auto& opts = static_cast<const torch::optim::SGDOptions&>(group.options());
+    c10::impl::GenericList ids(c10::IntType::get());
+    for (auto& p : group.params()) {
+      auto it = all_state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it != all_state.end()) {
+        auto& s = static_cast<torch::optim::SGDParamState&>(*it->second);
+        c10::impl::GenericDict entry(c10::StringType::get(), c10::AnyType::get());
+        entry.insert("momentum_buffer", s.momentum_buffer().detach().to(torch::kCPU));
+        state.insert(index, entry);
+      }
+      ids.push_back(index++);
+    }
+    c10::impl::GenericDict g(c10::StringType::get(), c10::AnyType::get());
+    g.insert("lr", opts.lr());
+    g.insert("momentum", opts.momentum());
+    g.insert("dampening", opts.dampening());
+    g.insert("weight_decay", opts.weight_decay());
+    g.insert("nesterov", opts.nesterov());
+    g.insert("maximize", false);
+    g.insert("foreach", c10::IValue());
+    g.insert("differentiable", false);
+    g.insert("params", ids);
+    groups.push_back(g);
+  }
+  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+  out.insert("state", state);
+  out.insert("param_groups", groups);
+  return out;
+}
+
+void sgd_state_from_ivalue(torch::optim::SGD& optimizer, const c10::IValue& value,
+                           const std::string& what) {
+  auto bad = [&](const std::string& why) {
+    return std::runtime_error(what + ": optimizer state unreadable: " + why);
+  };
+  if (!value.isGenericDict()) throw bad("expected a dict, found " + value.tagKind());
+  const auto dict = value.toGenericDict();
+  if (!dict.contains("state")) throw bad("no 'state' entry");
+  std::vector<torch::Tensor> params;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) params.push_back(p);
+  }
+  auto& all_state = optimizer.state();
+  all_state.clear();
+  for (const auto& entry : dict.at("state").toGenericDict()) {
+    const int64_t i = entry.key().toInt();
+    if (i < 0 || i >= static_cast<int64_t>(params.size())) {
+      throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
+                std::to_string(params.size()) + " parameters)");
+    }
+    const auto s = entry.value().toGenericDict();
+    if (!s.contains("momentum_buffer")) throw bad("parameter " + std::to_string(i) + " has no momentum_buffer (not SGD state?)");
+    const auto buffer = s.at("momentum_buffer").toTensor();
+    if (buffer.sizes() != params[i].sizes()) {
+      throw bad("parameter " + std::to_string(i) + " has shape " + shape_str(params[i]) +
+                ", the saved momentum has " + shape_str(buffer));
+    }
+    auto restored = std::make_unique<torch::optim::SGDParamState>();
+    restored->momentum_buffer(buffer.to(params[i].device()).clone());
+    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(restored);
+  }
+}
+
+}  // namespace
+
+c10::IValue optimizer_state_to_ivalue(torch::optim::Optimizer& optimizer) {
+  if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer)) return adam_state_to_ivalue(*adam);
+  if (auto* sgd = dynamic_cast<torch::optim::SGD*>(&optimizer)) return sgd_state_to_ivalue(*sgd);
+  throw std::invalid_argument("checkpoints hold the state of Adam or SGD only");
+}
+
+void optimizer_state_from_ivalue(torch::optim::Optimizer& optimizer, const c10::IValue& state,
+                                 const std::string& what) {
+  if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer)) {
+    adam_state_from_ivalue(*adam, state, what);
+  } else if (auto* sgd = dynamic_cast<torch::optim::SGD*>(&optimizer)) {
+    sgd_state_from_ivalue(*sgd, state, what);
+  } else {
+    throw std::invalid_argument("checkpoints hold the state of Adam or SGD only");
+  }
+}
+
+const StateDict* Checkpoint::module(const std::string& key) const {
+  for (const auto& [k, dict] : modules) {
+    if (k == key) return &dict;
+  }
+  return nullptr;
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
   root.insert("backbone", tensor_dict(checkpoint.backbone));
-  if (!checkpoint.relation.empty()) root.insert("relation", tensor_dict(checkpoint.relation));
+  for (const auto& [key, dict] : checkpoint.modules) {
+    if (is_reserved_key(key)) {
+      throw std::invalid_argument("checkpoint '" + path + "': a module may not be saved as '" +
+                                  key + "' (a reserved entry)");
+    }
+    root.insert(key, tensor_dict(dict));
+  }
   if (!checkpoint.classifier.empty()) root.insert("classifier", tensor_dict(checkpoint.classifier));
   if (checkpoint.optimizer) root.insert("optimizer", *checkpoint.optimizer);
   root.insert("meta", checkpoint.meta.is_null() ? std::string("{}") : checkpoint.meta.dump());
@@ -240,9 +352,16 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   Checkpoint out;
   out.backbone = tensor_dict_from_ivalue(dict.at("backbone"), "backbone", path);
-  if (dict.contains("relation")) {
-    out.relation = tensor_dict_from_ivalue(dict.at("relation"), "relation", path);
+  for (const auto& entry : dict) {
+    if (!entry.key().isString()) {
+      throw std::runtime_error("checkpoint '" + path + "': entry names must be strings, found a " +
+                               entry.key().tagKind());
+    }
+    const std::string key = entry.key().toStringRef();
+    if (is_reserved_key(key)) continue;
+    out.modules.emplace_back(key, tensor_dict_from_ivalue(entry.value(), key, path));
   }
+  // The dict's order is insertion order; keep the modules in it.
   if (dict.contains("classifier")) {
     out.classifier = tensor_dict_from_ivalue(dict.at("classifier"), "classifier", path);
   }

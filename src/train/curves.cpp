@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cmath>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "relnet/util/metrics.h"
@@ -14,25 +16,50 @@ namespace {
 
 using nlohmann::json;
 
+// One record's loss and plotted metrics.
 struct Point {
-  double loss, accuracy, positive, negative;
+  double loss = 0;
+  std::map<std::string, double> metrics;
 };
+
+bool plotted_metric(const std::string& key) {
+  return key.rfind("accuracy", 0) == 0 || key.rfind("loss_", 0) == 0;
+}
 
 CurvePoints to_points(const std::map<double, Point>& by_x) {
   CurvePoints c;
+  std::set<std::string> keys;
+  for (const auto& [x, p] : by_x) {
+    for (const auto& [k, v] : p.metrics) keys.insert(k);
+  }
   for (const auto& [x, p] : by_x) {
     c.x.push_back(x);
     c.loss.push_back(p.loss);
-    c.accuracy.push_back(p.accuracy);
-    c.positive.push_back(p.positive);
-    c.negative.push_back(p.negative);
+    for (const auto& k : keys) {
+      const auto it = p.metrics.find(k);
+      c.metrics[k].push_back(it == p.metrics.end() ? std::nan("") : it->second);
+    }
   }
   return c;
 }
 
 Point point_of(const json& r) {
-  return {r.value("loss", 0.0), r.value("accuracy", 0.0), r.value("accuracy_positive", 0.0),
-          r.value("accuracy_negative", 0.0)};
+  Point p;
+  p.loss = r.value("loss", 0.0);
+  for (const auto& [k, v] : r.items()) {
+    if (plotted_metric(k) && v.is_number()) p.metrics[k] = v.get<double>();
+  }
+  return p;
+}
+
+// The legend name of a metric: relational reasoning's pair accuracies by
+// their pairs, others by their key.
+std::string metric_label(const std::string& key, bool pair_metrics) {
+  if (key == "accuracy") return pair_metrics ? "all pairs" : "accuracy";
+  if (key == "accuracy_positive") return "positive pairs";
+  if (key == "accuracy_negative") return "negative pairs";
+  if (key.rfind("loss_", 0) == 0) return key.substr(5) + " term";
+  return key;
 }
 
 }  // namespace
@@ -68,41 +95,42 @@ RunCurves read_run_curves(const std::string& run_dir) {
 cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
   if (runs.empty()) throw std::invalid_argument("draw_curves: no run");
   const bool several = runs.size() > 1;
-  Panel loss{"relation loss", "epoch", "loss", {}, std::nullopt};
-  Panel acc{"pair accuracy", "epoch", "accuracy", {}, std::nullopt};
-  struct Metric {
-    const char* name;
-    std::vector<double> CurvePoints::*values;
-    LineStyle style;
-  };
-  const Metric metrics[] = {{"all pairs", &CurvePoints::accuracy, LineStyle::kSolid},
-                            {"positive pairs", &CurvePoints::positive, LineStyle::kDashed},
-                            {"negative pairs", &CurvePoints::negative, LineStyle::kDotted}};
+  Panel loss{"training loss", "epoch", "loss", {}, std::nullopt};
+  Panel acc{"accuracy", "epoch", "accuracy", {}, std::nullopt};
+  const LineStyle styles[] = {LineStyle::kSolid, LineStyle::kDashed, LineStyle::kDotted};
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunCurves& r = runs[i];
     const bool has_steps = !r.steps.x.empty();
     const cv::Scalar color = palette(i);
     // The step records draw the curve; the epoch means are its markers.
-    auto add = [&](Panel& panel, const std::string& label, const std::vector<double>& sx,
-                   const std::vector<double>& sy, const std::vector<double>& ex,
+    auto add = [&](Panel& panel, const std::string& label, const std::vector<double>& sy,
                    const std::vector<double>& ey, LineStyle style, cv::Scalar c) {
       if (has_steps) {
-        panel.series.push_back({label, sx, sy, c, style, 2, false, true});
-        panel.series.push_back({"", ex, ey, c, LineStyle::kSolid, 2, true, false});
+        panel.series.push_back({label, r.steps.x, sy, c, style, 2, false, true});
+        if (!ey.empty()) panel.series.push_back({"", r.epochs.x, ey, c, LineStyle::kSolid, 2, true, false});
       } else {
-        panel.series.push_back({label, ex, ey, c, style, 2, true, true});
+        panel.series.push_back({label, r.epochs.x, ey, c, style, 2, true, true});
       }
     };
-    add(loss, several ? r.name : "loss (dots: epoch means)", r.steps.x, r.steps.loss, r.epochs.x,
-        r.epochs.loss, LineStyle::kSolid, color);
-    for (size_t m = 0; m < 3; ++m) {
+    add(loss, several ? r.name : "loss (dots: epoch means)", r.steps.loss, r.epochs.loss,
+        LineStyle::kSolid, color);
+    const CurvePoints& source = has_steps ? r.steps : r.epochs;
+    const bool pairs = source.metrics.count("accuracy_positive") > 0;
+    size_t n_acc = 0, n_loss = 1;
+    for (const auto& [key, values] : source.metrics) {
+      const bool is_loss = key.rfind("loss_", 0) == 0;
+      Panel& panel = is_loss ? loss : acc;
+      size_t& n = is_loss ? n_loss : n_acc;
       // One run: a colour per metric. Several: a colour per run, a style per metric.
-      const cv::Scalar c = several ? color : palette(m);
-      const std::string label = several ? r.name + " " + metrics[m].name : metrics[m].name;
-      add(acc, label, r.steps.x, r.steps.*metrics[m].values, r.epochs.x,
-          r.epochs.*metrics[m].values, metrics[m].style, c);
+      const cv::Scalar c = several ? color : palette(n);
+      const std::string name = metric_label(key, pairs);
+      const auto e = r.epochs.metrics.find(key);
+      add(panel, several ? r.name + " " + name : name, has_steps ? values : std::vector<double>{},
+          e == r.epochs.metrics.end() ? std::vector<double>{} : e->second, styles[n % 3], c);
+      ++n;
     }
   }
+  if (acc.series.empty()) return draw_panels({loss}, 700, 520);
   return draw_panels({loss, acc}, 700, 520);
 }
 

@@ -23,7 +23,7 @@ json describe(const StateDict& dict) {
 
 std::string kind_of(const Checkpoint& ck) {
   if (!ck.classifier.empty()) return "linear classifier (linear.pt)";
-  if (!ck.relation.empty() && ck.optimizer) return "training checkpoint (resumable)";
+  if (!ck.modules.empty() && ck.optimizer) return "training checkpoint (resumable)";
   if (ck.meta.empty()) return "backbone weights without relnet metadata";
   return "backbone (backbone.pt)";
 }
@@ -37,17 +37,21 @@ json inspect_checkpoint(const std::string& path) {
          {"kind", kind_of(ck)},
          {"meta", ck.meta}};
   r["entries"]["backbone"] = describe(ck.backbone);
-  if (!ck.relation.empty()) r["entries"]["relation"] = describe(ck.relation);
+  for (const auto& [key, dict] : ck.modules) r["entries"][key] = describe(dict);
+  r["method"] = ck.meta.contains("backbone") ? json(ck.meta.value("method", "relational")) : json(nullptr);
   if (!ck.classifier.empty()) r["entries"]["classifier"] = describe(ck.classifier);
   if (ck.optimizer) {
     r["entries"]["optimizer"] = json::object();
-    // Adam's step count, from the first parameter's state.
+    // Adam's step count, from the first parameter's state (SGD keeps none).
     try {
       const auto state = ck.optimizer->toGenericDict().at("state").toGenericDict();
       if (state.size() > 0) {
-        const auto step = state.begin()->value().toGenericDict().at("step");
-        r["optimizer_step"] = step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
-                                              : step.toInt();
+        const auto entry = state.begin()->value().toGenericDict();
+        if (entry.contains("step")) {
+          const auto step = entry.at("step");
+          r["optimizer_step"] = step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
+                                                : step.toInt();
+        }
       }
     } catch (const std::exception&) {
       r["optimizer_step"] = nullptr;

@@ -1,77 +1,71 @@
-// The self-supervised step with per-part timing.
+// The training step of any method, with per-part timing.
 #include "relnet/train/step.h"
+
 #include "relnet/util/runtime.h"
 
-#include <torch/cuda.h>
-
-#include <chrono>
-
 namespace relnet {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Adds the seconds since `t` to `slot` (then t = now); nothing without a
-// slot. On CUDA, waits for queued kernels first so the time belongs to the
-// part that queued them: only when timing was asked for, since that wait
-// stalls the pipeline.
-void lap(Clock::time_point& t, bool cuda, double* slot) {
-  if (!slot) return;
-  if (cuda) torch::cuda::synchronize();
-  const auto now = Clock::now();
-  *slot += std::chrono::duration<double>(now - t).count();
-  t = now;
+std::vector<torch::Tensor> module_parameters(const Method& method) {
+  std::vector<torch::Tensor> out;
+  for (const auto& [key, module] : method.modules()) {
+    for (const auto& p : module->parameters()) out.push_back(p);
+  }
+  return out;
 }
 
-}  // namespace
+std::vector<torch::Tensor> method_parameters(const Backbone& backbone, const Method& method) {
+  std::vector<torch::Tensor> out = backbone->parameters();
+  for (const auto& p : module_parameters(method)) out.push_back(p);
+  return out;
+}
 
-RelationStep::RelationStep(Backbone backbone, RelationHead head, int64_t K, Aggregation aggregation,
-                           LossOptions loss, bool straightforward)
-    : backbone_(std::move(backbone)),
-      head_(std::move(head)),
-      K_(K),
-      aggregation_(aggregation),
-      loss_(loss),
-      straightforward_(straightforward) {}
-
-StepOutput RelationStep::forward_backward(const torch::Tensor& views, StepTimes* times) {
-  const bool cuda = views.is_cuda();
-  auto t = Clock::now();
-  for (auto& p : backbone_->parameters()) p.mutable_grad() = torch::Tensor();
-  for (auto& p : head_->parameters()) p.mutable_grad() = torch::Tensor();
-  torch::Tensor features;
-  {
-    AutocastGuard autocast(views.device(), bf16_);
-    features = backbone_->forward(views);  // (K*B, D)
+std::vector<torch::Tensor> method_buffers(const Backbone& backbone, const Method& method) {
+  std::vector<torch::Tensor> out = backbone->buffers();
+  for (const auto& [key, module] : method.modules()) {
+    for (const auto& b : module->buffers()) out.push_back(b);
   }
-  if (features.scalar_type() != torch::kFloat32) features = features.to(torch::kFloat32);
-  lap(t, cuda, times ? &times->backbone_forward : nullptr);
+  return out;
+}
 
-  // The head works on a leaf copy of the features, so its backward stops there.
-  const torch::Tensor leaf = features.detach().requires_grad_(true);
-  torch::Tensor logits, targets;
+TrainStep::TrainStep(Backbone backbone, Method& method)
+    : backbone_(std::move(backbone)), method_(method), params_(method_parameters(backbone_, method)) {}
+
+StepOutput TrainStep::forward_backward(const MethodBatch& batch, StepTimes* times) {
+  const torch::Device device = batch.views.device();
+  StepClock clock(times != nullptr, device.is_cuda());
+  for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+  std::vector<torch::Tensor> encodings;
   {
-    AutocastGuard autocast(views.device(), bf16_);
-    if (straightforward_) {
-      const RelationPairs pairs = make_pairs(leaf, K_, aggregation_);  // (P, 2D), (P)
-      lap(t, cuda, times ? &times->pairs : nullptr);
-      logits = head_->forward(pairs.inputs);
-      targets = pairs.targets;
-    } else {
-      logits = head_->forward_views(leaf, K_, aggregation_);
-      targets = pair_index_for(leaf, K_).targets;
-    }
+    AutocastGuard autocast(device, bf16_);
+    encodings = method_.encode(batch);  // e.g. {(N, D) features}
   }
-  if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
-  const torch::Tensor loss = relation_loss(logits, targets, loss_);
-  lap(t, cuda, times ? &times->head_forward : nullptr);
+  for (auto& e : encodings) {
+    if (e.scalar_type() != torch::kFloat32) e = e.to(torch::kFloat32);
+  }
+  clock.lap(times ? &times->backbone_forward : nullptr);
 
-  loss.backward();  // head weights and d loss / d features
-  lap(t, cuda, times ? &times->head_backward : nullptr);
+  // The method works on leaf copies, so its backward pass stops there.
+  std::vector<torch::Tensor> leaves;
+  for (const auto& e : encodings) leaves.push_back(e.detach().requires_grad_(true));
+  MethodOutput out;
+  {
+    AutocastGuard autocast(device, bf16_);
+    out = method_.loss(leaves, batch, times, clock);
+  }
+  clock.lap(times ? &times->head_forward : nullptr);
+
+  out.loss.backward();  // the modules' weights and d loss / d encodings
+  clock.lap(times ? &times->head_backward : nullptr);
   if (head_grads_ready_) head_grads_ready_();  // e.g. start reducing them while the backbone runs
-  features.backward(leaf.grad());  // through the backbone
-  lap(t, cuda, times ? &times->backbone_backward : nullptr);
-  return {loss.detach(), logits.detach(), targets};
+  std::vector<torch::Tensor> outputs, grads;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (!leaves[i].grad().defined()) continue;
+    outputs.push_back(encodings[i]);
+    grads.push_back(leaves[i].grad());
+  }
+  if (!outputs.empty()) torch::autograd::backward(outputs, grads);  // through the backbone
+  clock.lap(times ? &times->backbone_backward : nullptr);
+  return {out.loss.detach(), out.metrics};
 }
 
 }  // namespace relnet

@@ -16,9 +16,7 @@
 #include "relnet/data/dataset.h"
 #include "relnet/data/loader.h"
 #include "relnet/models/backbone.h"
-#include "relnet/relation/head.h"
-#include "relnet/relation/loss.h"
-#include "relnet/relation/pairs.h"
+#include "relnet/methods/method.h"
 #include "relnet/train/checkpoint.h"
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
@@ -40,52 +38,43 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Running sums over a window of steps.
+// Running sums over a window of steps: the loss and the method's metrics.
 struct Window {
-  double loss = 0, acc = 0, pos = 0, neg = 0, wait = 0;
+  double loss = 0, wait = 0;
+  std::vector<double> metrics;
   int64_t steps = 0, images = 0;
   Clock::time_point start = Clock::now();
-  void add(double l, const PairAccuracy& a, int64_t views, double wait_s) {
-    loss += l;
-    acc += a.all;
-    pos += a.positive;
-    neg += a.negative;
+  explicit Window(size_t metric_count = 0) : metrics(metric_count, 0.0) {}
+  // stats: the loss, then one value per metric.
+  void add(const double* stats, int64_t inputs, double wait_s) {
+    loss += stats[0];
+    for (size_t m = 0; m < metrics.size(); ++m) metrics[m] += stats[m + 1];
     wait += wait_s;
-    images += views;
+    images += inputs;
     ++steps;
   }
-  json record() const {
-    const double n = static_cast<double>(std::max<int64_t>(steps, 1));
+  double mean(double sum) const { return sum / static_cast<double>(std::max<int64_t>(steps, 1)); }
+  double images_per_s() const {
     const double elapsed = seconds_since(start);
-    return json{{"loss", loss / n},
-                {"accuracy", acc / n},
-                {"accuracy_positive", pos / n},
-                {"accuracy_negative", neg / n},
-                {"images_per_s", elapsed > 0 ? images / elapsed : 0.0},
-                {"data_wait_s", wait},
-                {"seconds", elapsed}};
+    return elapsed > 0 ? static_cast<double>(images) / elapsed : 0.0;
+  }
+  json record(const std::vector<MetricInfo>& infos) const {
+    json r{{"loss", mean(loss)}};
+    for (size_t m = 0; m < infos.size(); ++m) r[infos[m].key] = mean(metrics[m]);
+    r["images_per_s"] = images_per_s();
+    r["data_wait_s"] = wait;
+    r["seconds"] = seconds_since(start);
+    return r;
+  }
+  // "loss 0.6931 acc 0.500 pos 0.500 neg 0.500"
+  std::string text(const std::vector<MetricInfo>& infos) const {
+    std::string out = fmt::format("loss {:.4f}", mean(loss));
+    for (size_t m = 0; m < infos.size(); ++m) {
+      out += fmt::format(" {} {:.3f}", infos[m].label, mean(metrics[m]));
+    }
+    return out;
   }
 };
-
-Checkpoint full_checkpoint(const Backbone& backbone, RelationHead& head,
-                           torch::optim::Adam& optimizer, const json& meta) {
-  Checkpoint full;
-  full.backbone = state_dict(*backbone);
-  full.relation = state_dict(*head);
-  full.optimizer = adam_state_to_ivalue(optimizer);
-  full.meta = meta;
-  return full;
-}
-
-void save_all(const std::string& dir, const Config& config, const Backbone& backbone,
-              RelationHead& head, torch::optim::Adam& optimizer, const json& meta) {
-  const Checkpoint full = full_checkpoint(backbone, head, optimizer, meta);
-  save_checkpoint(dir + "/checkpoint.pt", full);
-  Checkpoint slim;
-  slim.backbone = full.backbone;
-  slim.meta = meta;
-  save_checkpoint(dir + "/backbone.pt", slim);
-}
 
 }  // namespace
 
@@ -110,11 +99,10 @@ namespace {
 
 // Writes epoch_<epoch>.pt when due and deletes all but the newest keep_last.
 void save_epoch_checkpoint(const std::string& dir, const TrainConfig& tc, int64_t epoch,
-                           const Backbone& backbone, RelationHead& head,
-                           torch::optim::Adam& optimizer, const json& meta) {
+                           const Checkpoint& full) {
   if (tc.epoch_checkpoints <= 0 || epoch % tc.epoch_checkpoints != 0) return;
   const std::string path = dir + "/epoch_" + std::to_string(epoch) + ".pt";
-  save_checkpoint(path, full_checkpoint(backbone, head, optimizer, meta));
+  save_checkpoint(path, full);
   spdlog::info("saved '{}'", path);
   if (tc.keep_last <= 0) return;
   auto files = epoch_checkpoint_files(dir);
@@ -135,6 +123,7 @@ json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_s
               {"relnet_version", version()},
               {"git_commit", git_commit()},
               {"backbone", config.model.backbone},
+              {"method", config.method.name},
               {"feature_size", feature_size},
               {"dataset", config.data.dataset},
               {"image_side", image_side},
@@ -145,330 +134,448 @@ json checkpoint_meta(const Config& config, int64_t feature_size, int64_t image_s
               {"config", config_to_json(config)}};
 }
 
-TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
-  const auto t_start = Clock::now();
-  const TrainConfig& tc = config.train;
-  TrainSummary summary;
-  summary.run_dir = run_dir(config);
-  const std::string& dir = summary.run_dir;
-  const std::string checkpoint_path = dir + "/checkpoint.pt";
-  if (resume && !std::filesystem::exists(checkpoint_path)) {
-    throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path +
-                             "' (train once without --resume first)");
-  }
-  // Data parallelism: rank r of w trains on its shard; rank 0 alone writes.
-  const int rank = group ? group->rank() : 0;
-  const int world = group ? group->world_size() : 1;
-  const bool writer = rank == 0;
-  if (writer) ensure_directory(dir);
+namespace {
 
-  const torch::Device device = resolve_device(tc.device);
-  if (device.is_cuda()) configure_cudnn(tc.deterministic);
-  // Processes on one machine share its cores.
-  const int cores = std::max(1, hardware_threads() / local_world_size());
-  const int threads = set_threads(tc.threads > 0 ? tc.threads : cores);
-  const int64_t workers = augmentation_workers(config.data.workers, device.is_cuda(), cores);
-  spdlog::info("device {}, {} intra-op threads, {}{}", device.str(), threads,
-               workers > 0 ? fmt::format("{} augmentation workers", workers)
-                           : std::string("augmentation on the intra-op threads"),
-               world > 1 ? fmt::format(", rank {} of {} (effective batch {} = {} x {})", rank, world,
-                                       tc.batch_size * world, tc.batch_size, world)
-                         : std::string());
+// One run of train(): the pieces it builds once, then the epoch loop, each
+// part a short function. Rank 0 alone writes the run directory.
+class Trainer {
+ public:
+  Trainer(const Config& config, bool resume, ProcessGroup* group)
+      : config_(config), tc_(config.train), resume_(resume), group_(group),
+        rank_(group ? group->rank() : 0), world_(group ? group->world_size() : 1),
+        writer_(rank_ == 0), dir_(run_dir(config)), checkpoint_path_(dir_ + "/checkpoint.pt") {}
 
-  const auto t_load = Clock::now();
-  const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset)
-                                                   : parse_split(config.data.split);
-  ImageDataset data = load_dataset(config.data.dataset, config.data.root, split,
-                                   config.data.subset, config.data.image_size);
-  const int64_t side = data.side();
-  spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.2f} s", data.name,
-               config.data.root, data.size(), to_string(split), side, side,
-               seconds_since(t_load));
-  const Normalization norm = effective_normalization(config.data);
-  const ViewAugmenter augmenter(config.augment, norm, side);
-  const int64_t K = config.augment.K;
-  const int64_t B = tc.batch_size;
-  ViewBatcher batcher(data, augmenter, K, B, static_cast<uint64_t>(tc.seed), workers,
-                      config.data.prefetch, rank, world, /*pin_memory=*/device.is_cuda());
-  const int64_t steps_per_epoch = batcher.batches_per_epoch();
+  TrainSummary run();
 
-  torch::manual_seed(static_cast<uint64_t>(tc.seed));
-  Backbone backbone = make_backbone(config.model.backbone);
-  const Aggregation aggregation = parse_aggregation(config.model.aggregation);
-  const LossOptions loss_options{parse_loss(config.model.loss), config.model.focal_gamma,
-                                 config.model.focal_alpha};
-  RelationHead head(aggregated_size(aggregation, backbone->feature_size()), config.model.head_hidden);
-  backbone->set_fused(config.model.fused);
-  head->set_fused(config.model.fused);
-  backbone->to(device);
-  head->to(device);
-  std::vector<torch::Tensor> params = backbone->parameters();
-  for (const auto& p : head->parameters()) params.push_back(p);
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(tc.lr));
-  // Every view is projected once by the head's first layer instead of
-  // building the K(K-1)B-row pairs matrix (unless model.pairs_matrix): same
-  // loss and gradients.
-  RelationStep relation_step(backbone, head, K, aggregation, loss_options,
-                             config.model.pairs_matrix);
-  relation_step.set_bf16(tc.precision == "bf16");
-  const std::vector<torch::Tensor> backbone_params = backbone->parameters();
-  const std::vector<torch::Tensor> head_params = head->parameters();
-  std::vector<torch::Tensor> buffers = backbone->buffers();
-  for (const auto& b : head->buffers()) buffers.push_back(b);
-  std::vector<torch::Tensor> state = params;  // what must stay identical on every rank
-  state.insert(state.end(), buffers.begin(), buffers.end());
-  ProcessGroup::PendingGradients head_reduction;
-  if (group) {
-    // The head's gradients are final before the backbone's backward pass
-    // starts: reduce them meanwhile.
-    relation_step.on_head_gradients_ready(
-        [&] { head_reduction = group->average_gradients_async(head_params); });
-  }
-  spdlog::info("backbone {} ({} parameters, feature {}), relation head {} parameters, {} pairs/step",
-               backbone->name(), count_parameters(*backbone), backbone->feature_size(),
-               count_parameters(*head), K * (K - 1) * B);
+ private:
+  void start_runtime();
+  void load_data();
+  void build_model();
+  void restore();
+  void start_writing();
+  bool run_epoch(int64_t epoch);  // false when interrupted
+  bool take_step(const ViewBatch& batch, int64_t epoch, int64_t step, double wait_s);
+  void flush_pending();
+  double eta() const;
+  void log_step(int64_t epoch, int64_t step);
+  void finish_epoch(int64_t epoch);
+  Checkpoint full_checkpoint(const json& meta) const;
+  void save(int64_t epoch, int64_t step_in_epoch);
+  json rank_hashes();
+  [[noreturn]] void fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t global_step) const;
 
-  int64_t start_epoch = 0, start_step = 0, global_step = 0;
-  if (resume) {
-    Checkpoint ck = load_checkpoint(checkpoint_path);
-    const std::string saved_backbone = ck.meta.value("backbone", "");
-    if (saved_backbone != config.model.backbone) {
-      throw std::runtime_error("--resume: '" + checkpoint_path + "' holds backbone '" +
-                               saved_backbone + "', the config asks for '" +
-                               config.model.backbone + "'");
-    }
-    load_state_dict(*backbone, ck.backbone, "checkpoint '" + checkpoint_path + "' (backbone)");
-    load_state_dict(*head, ck.relation, "checkpoint '" + checkpoint_path + "' (relation)");
-    if (!ck.optimizer) {
-      throw std::runtime_error("--resume: '" + checkpoint_path + "' has no optimizer state");
-    }
-    adam_state_from_ivalue(optimizer, *ck.optimizer, "checkpoint '" + checkpoint_path + "'");
-    start_epoch = ck.meta.value("epoch", int64_t{0});
-    start_step = ck.meta.value("step_in_epoch", int64_t{0});
-    global_step = ck.meta.value("global_step", int64_t{0});
-    if (start_step >= steps_per_epoch) {
-      ++start_epoch;
-      start_step = 0;
-    }
-    spdlog::info("resuming from '{}': epoch {}, step {} (global step {})", checkpoint_path,
-                 start_epoch + 1, start_step, global_step);
-  }
+  const Config& config_;
+  const TrainConfig& tc_;
+  const bool resume_;
+  ProcessGroup* group_;
+  const int rank_, world_;
+  const bool writer_;
+  const std::string dir_, checkpoint_path_;
+  const Clock::time_point t_start_ = Clock::now();
 
-  if (group) {
-    group->broadcast(state);  // every rank starts from rank 0's weights and buffers
-    spdlog::info("{} ranks joined; parameters broadcast from rank 0", world);
-  }
-  if (writer) {
-    json effective = config_to_json(config);
-    write_file_atomic(dir + "/config.json", effective.dump(2) + "\n");
-  }
-  std::optional<MetricsWriter> metrics;
-  if (writer) metrics.emplace(dir + "/metrics.jsonl", /*append=*/resume);
-  // Every rank's hash of the weights and buffers; training stops when they differ.
-  auto rank_hashes = [&]() -> json {
-    const auto hashes = group->all_gather(static_cast<int64_t>(tensors_hash(state)));
-    json out = json::array();
-    for (int64_t h : hashes) out.push_back(fmt::format("{:016x}", static_cast<uint64_t>(h)));
-    for (int64_t h : hashes) {
-      if (h != hashes[0]) {
-        throw std::runtime_error("the ranks' parameters differ (hashes " + out.dump() +
-                                 "): data-parallel training is out of step");
-      }
-    }
-    return out;
-  };
+  torch::Device device_ = torch::kCPU;
+  int64_t workers_ = 0;
+  ImageDataset data_;
+  Normalization norm_;
+  Backbone backbone_;
+  std::unique_ptr<Method> method_;
+  std::vector<MetricInfo> metric_infos_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<TrainStep> step_;
+  std::unique_ptr<ViewAugmenter> augmenter_;
+  std::unique_ptr<ViewBatcher> batcher_;
+  std::vector<torch::Tensor> backbone_params_, module_params_, buffers_, state_;
+  ProcessGroup::PendingGradients head_reduction_;
+  std::optional<MetricsWriter> metrics_;
 
-  summary.epochs_completed = start_epoch;
-  summary.global_step = global_step;
-  if (start_epoch >= tc.epochs) {
-    spdlog::info("nothing to do: the checkpoint has completed {} of {} epochs", start_epoch,
-                 tc.epochs);
-    summary.already_complete = true;
-    summary.seconds = seconds_since(t_start);
-    return summary;
-  }
+  int64_t B_ = 0, steps_per_epoch_ = 0, inputs_per_step_ = 0;
+  int64_t start_epoch_ = 0, start_step_ = 0, global_step_ = 0;
+  int64_t total_steps_ = 0, first_global_ = 0;
+  Clock::time_point t_train_;
+  Window epoch_window_, log_window_;
+  TrainSummary summary_;
 
   // On CUDA, reading the loss every step would make the host wait for the
-  // GPU at every step: single-process CUDA runs keep each step's loss and
-  // pair counts on the device and read them at log steps, epoch ends and
-  // before any save (a non-finite loss is then reported for its own step,
-  // and nothing after it is saved).
-  const bool defer = device.is_cuda() && !group;
+  // GPU at every step: single-process CUDA runs keep each step's figures on
+  // the device and read them at log steps, epoch ends and before any save
+  // (a non-finite loss is then reported for its own step, and nothing after
+  // it is saved).
   struct PendingStep {
-    torch::Tensor stats;  // (6) float64: loss, then pair_accuracy_counts
+    torch::Tensor stats;  // (1 + M) float64: the loss, then the metrics
     int64_t epoch, step, global_step;
     double wait_s;
   };
-  std::vector<PendingStep> pending;
-  auto fail_nonfinite = [&](double loss_value, int64_t ep, int64_t st, int64_t gs) {
-    std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
-    if (std::filesystem::exists(checkpoint_path)) {
-      try {
-        last_good = "the last good checkpoint is '" + checkpoint_path + "' (epoch " +
-                    std::to_string(load_checkpoint(checkpoint_path).meta.value("epoch", int64_t{0})) +
-                    "): lower train.lr and continue from it with --resume";
-      } catch (const std::exception&) {
-        last_good = "'" + checkpoint_path + "' is not readable: lower train.lr and restart";
-      }
-    }
-    throw std::runtime_error("loss became " + std::to_string(loss_value) + " at epoch " +
-                             std::to_string(ep + 1) + ", step " + std::to_string(st + 1) +
-                             " (global step " + std::to_string(gs + 1) +
-                             "); nothing of this step was saved; " + last_good);
-  };
-  const int64_t total_steps = tc.epochs * steps_per_epoch;
-  const int64_t first_global = start_epoch * steps_per_epoch + start_step;
-  const auto t_train = Clock::now();
-  for (int64_t epoch = start_epoch; epoch < tc.epochs; ++epoch) {
-    backbone->train();
-    head->train();
-    batcher.start_epoch(epoch, epoch == start_epoch ? start_step : 0);
-    Window epoch_window, log_window;
-    int64_t step = epoch == start_epoch ? start_step : 0;
-    auto flush_pending = [&] {
-      if (pending.empty()) return;
-      std::vector<torch::Tensor> rows;
-      for (const auto& p : pending) rows.push_back(p.stats);
-      const torch::Tensor all = torch::stack(rows).to(torch::kCPU).contiguous();
-      for (size_t i = 0; i < pending.size(); ++i) {
-        const double* r = all.data_ptr<double>() + i * 6;
-        if (!std::isfinite(r[0])) {
-          fail_nonfinite(r[0], pending[i].epoch, pending[i].step, pending[i].global_step);
-        }
-        const PairAccuracy a = pair_accuracy_from_counts(r + 1);
-        epoch_window.add(r[0], a, K * B * world, pending[i].wait_s);
-        log_window.add(r[0], a, K * B * world, pending[i].wait_s);
-      }
-      pending.clear();
-    };
-    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
-                    steps_per_epoch);
-    while (true) {
-      const auto t_wait = Clock::now();
-      std::optional<ViewBatch> batch = batcher.next();
-      if (!batch) break;
-      const double wait_s = seconds_since(t_wait);
+  bool defer_ = false;
+  std::vector<PendingStep> pending_;
+};
 
-      const torch::Tensor views = batch->views.to(device, /*non_blocking=*/true);
-      const StepOutput out = relation_step.forward_backward(views);  // loss, (P) logits
-      bool stop = stop_requested();
-      if (defer) {
-        // The step's figures stay on the GPU until the next log step.
-        pending.push_back({torch::cat({out.loss.detach().to(torch::kFloat64).view(1),
-                                       pair_accuracy_counts(out.logits, out.targets)}),
-                           epoch, step, global_step, wait_s});
-        optimizer.step();
-        ++step;
-        ++global_step;
-      } else {
-      double loss_value = out.loss.item<double>();
-      PairAccuracy acc = pair_accuracy(out.logits, out.targets);
-      if (group) {
-        head_reduction.wait();
-        group->average_gradients(backbone_params);
-        // BatchNorm's running statistics (updated by this forward pass from
-        // each rank's own batch) follow rank 0's, as in DistributedDataParallel;
-        // between steps every rank then holds the same state.
-        group->broadcast(buffers);
-        // One small allreduce: the mean loss and accuracy, and whether any
-        // rank was asked to stop, so that every rank decides alike.
-        const auto v = group->all_sum({loss_value, acc.all, acc.positive, acc.negative, stop ? 1.0 : 0.0});
-        loss_value = v[0] / world;
-        acc.all = v[1] / world;
-        acc.positive = v[2] / world;
-        acc.negative = v[3] / world;
-        stop = v[4] > 0;
-      }
-      if (!std::isfinite(loss_value)) fail_nonfinite(loss_value, epoch, step, global_step);
-      optimizer.step();
-      ++step;
-      ++global_step;
-      epoch_window.add(loss_value, acc, K * B * world, wait_s);
-      log_window.add(loss_value, acc, K * B * world, wait_s);
-      }
-
-      const bool log_now = global_step % tc.log_interval == 0 || step == steps_per_epoch;
-      if (log_now || stop) flush_pending();  // checked before anything is logged or saved
-      const double done = static_cast<double>(global_step - first_global);
-      const double eta = done > 0 ? seconds_since(t_train) / done * (total_steps - global_step) : 0;
-      if (bar.enabled() && epoch_window.steps > 0) {
-        const json r = epoch_window.record();
-        bar.update(step,
-                   fmt::format("loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s",
-                               r["loss"].get<double>(), r["accuracy"].get<double>(),
-                               r["accuracy_positive"].get<double>(),
-                               r["accuracy_negative"].get<double>(),
-                               r["images_per_s"].get<double>()),
-                   eta);
-      }
-      if (log_now) {
-        json rec = log_window.record();
-        log_periodic(fmt::format(
-            "epoch {}/{} step {}/{} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s "
-            "| ETA {}",
-            epoch + 1, tc.epochs, step, steps_per_epoch, rec["loss"].get<double>(),
-            rec["accuracy"].get<double>(), rec["accuracy_positive"].get<double>(),
-            rec["accuracy_negative"].get<double>(), rec["images_per_s"].get<double>(),
-            format_duration(eta)));
-        rec["kind"] = "step";
-        rec["epoch_progress"] =
-            static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch);
-        rec["epoch"] = epoch + 1;
-        rec["step"] = step;
-        rec["global_step"] = global_step;
-        if (group) rec["rank_param_hashes"] = rank_hashes();
-        if (metrics) metrics->write(rec);
-        log_window = Window();
-      }
-      if (stop) {
-        bar.finish();
-        if (writer) {
-          save_all(dir, config, backbone, head, optimizer,
-                   checkpoint_meta(config, backbone->feature_size(), side, epoch, step, global_step));
-        }
-        summary.interrupted = true;
-        summary.global_step = global_step;
-        summary.seconds = seconds_since(t_start);
-        if (writer) {
-          spdlog::warn("interrupted at epoch {}, step {}: saved '{}'", epoch + 1, step,
-                       checkpoint_path);
-        }
-        return summary;
-      }
-    }
-
-    bar.finish();
-    json rec = epoch_window.record();
-    summary.epochs_completed = epoch + 1;
-    summary.global_step = global_step;
-    summary.last_epoch_loss = rec["loss"].get<double>();
-    summary.last_epoch_accuracy = rec["accuracy"].get<double>();
-    spdlog::info("epoch {}/{} done in {} | loss {:.4f} acc {:.3f} (pos {:.3f} neg {:.3f}) | {:.0f} img/s",
-                 epoch + 1, tc.epochs, format_duration(rec["seconds"].get<double>()),
-                 summary.last_epoch_loss, summary.last_epoch_accuracy,
-                 rec["accuracy_positive"].get<double>(), rec["accuracy_negative"].get<double>(),
-                 rec["images_per_s"].get<double>());
-    rec["kind"] = "epoch";
-    rec["epoch"] = epoch + 1;
-    rec["global_step"] = global_step;
-    // Checked at every epoch's end: what rank 0 saves is what every rank holds.
-    if (group) rec["rank_param_hashes"] = rank_hashes();
-    if (!writer) continue;
-    metrics->write(rec);
-    if (image_io_available()) try {
-      write_curves_png(dir + "/curves.png", {read_run_curves(dir)});
-    } catch (const std::exception& e) {
-      spdlog::warn("could not draw '{}/curves.png': {}", dir, e.what());  // training goes on
-    }
-    const json meta = checkpoint_meta(config, backbone->feature_size(), side, epoch + 1, 0, global_step);
-    if ((epoch + 1) % tc.checkpoint_interval == 0 || epoch + 1 == tc.epochs) {
-      save_all(dir, config, backbone, head, optimizer, meta);
-      spdlog::info("saved '{}/checkpoint.pt' and '{}/backbone.pt'", dir, dir);
-    }
-    save_epoch_checkpoint(dir, tc, epoch + 1, backbone, head, optimizer, meta);
+TrainSummary Trainer::run() {
+  summary_.run_dir = dir_;
+  if (resume_ && !std::filesystem::exists(checkpoint_path_)) {
+    throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path_ +
+                             "' (train once without --resume first)");
   }
-  summary.seconds = seconds_since(t_start);
-  return summary;
+  if (writer_) ensure_directory(dir_);
+  start_runtime();
+  load_data();
+  build_model();
+  if (resume_) restore();
+  if (group_) {
+    group_->broadcast(state_);  // every rank starts from rank 0's weights and buffers
+    spdlog::info("{} ranks joined; parameters broadcast from rank 0", world_);
+  }
+  start_writing();
+  summary_.epochs_completed = start_epoch_;
+  summary_.global_step = global_step_;
+  if (start_epoch_ >= tc_.epochs) {
+    spdlog::info("nothing to do: the checkpoint has completed {} of {} epochs", start_epoch_,
+                 tc_.epochs);
+    summary_.already_complete = true;
+  } else {
+    total_steps_ = tc_.epochs * steps_per_epoch_;
+    first_global_ = start_epoch_ * steps_per_epoch_ + start_step_;
+    t_train_ = Clock::now();
+    for (int64_t epoch = start_epoch_; epoch < tc_.epochs; ++epoch) {
+      if (!run_epoch(epoch)) {
+        summary_.interrupted = true;
+        break;
+      }
+      finish_epoch(epoch);
+    }
+  }
+  summary_.global_step = global_step_;
+  summary_.seconds = seconds_since(t_start_);
+  return summary_;
+}
+
+// Device, threads and augmentation workers.
+void Trainer::start_runtime() {
+  device_ = resolve_device(tc_.device);
+  if (device_.is_cuda()) configure_cudnn(tc_.deterministic);
+  // Processes on one machine share its cores.
+  const int cores = std::max(1, hardware_threads() / local_world_size());
+  const int threads = set_threads(tc_.threads > 0 ? tc_.threads : cores);
+  workers_ = augmentation_workers(config_.data.workers, device_.is_cuda(), cores);
+  defer_ = device_.is_cuda() && !group_;
+  B_ = tc_.batch_size;
+  spdlog::info("device {}, {} intra-op threads, {}{}", device_.str(), threads,
+               workers_ > 0 ? fmt::format("{} augmentation workers", workers_)
+                            : std::string("augmentation on the intra-op threads"),
+               world_ > 1 ? fmt::format(", rank {} of {} (effective batch {} = {} x {})", rank_,
+                                        world_, B_ * world_, B_, world_)
+                          : std::string());
+}
+
+void Trainer::load_data() {
+  const auto t_load = Clock::now();
+  const Split split = config_.data.split == "auto" ? default_train_split(config_.data.dataset)
+                                                    : parse_split(config_.data.split);
+  data_ = load_dataset(config_.data.dataset, config_.data.root, split, config_.data.subset,
+                       config_.data.image_size);
+  spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.2f} s", data_.name,
+               config_.data.root, data_.size(), to_string(split), data_.side(), data_.side(),
+               seconds_since(t_load));
+  norm_ = effective_normalization(config_.data);
+}
+
+// Backbone, method, optimizer, step and the batcher of the method's views.
+void Trainer::build_model() {
+  torch::manual_seed(static_cast<uint64_t>(tc_.seed));
+  backbone_ = make_backbone(config_.model.backbone);
+  backbone_->set_fused(config_.model.fused);
+  backbone_->to(device_);
+  method_ = make_method({&config_, &data_, norm_, device_, backbone_});
+  metric_infos_ = method_->metrics();
+  epoch_window_ = log_window_ = Window(metric_infos_.size());
+  const double lr = effective_lr(config_, *method_);
+  optimizer_ = method_->make_optimizer(method_parameters(backbone_, *method_), lr);
+  step_ = std::make_unique<TrainStep>(backbone_, *method_);
+  step_->set_bf16(tc_.precision == "bf16");
+
+  const int64_t views = method_->views_per_image();
+  augmenter_ = std::make_unique<ViewAugmenter>(config_.augment, norm_, data_.side(),
+                                               method_->view_recipe());
+  batcher_ = std::make_unique<ViewBatcher>(data_, *augmenter_, views, B_,
+                                           static_cast<uint64_t>(tc_.seed), workers_,
+                                           config_.data.prefetch, rank_, world_,
+                                           /*pin_memory=*/device_.is_cuda());
+  steps_per_epoch_ = batcher_->batches_per_epoch();
+  inputs_per_step_ = method_->inputs_per_image() * B_ * world_;
+
+  backbone_params_ = backbone_->parameters();
+  module_params_ = module_parameters(*method_);
+  buffers_ = method_buffers(backbone_, *method_);
+  state_ = method_parameters(backbone_, *method_);  // what must stay identical on every rank
+  state_.insert(state_.end(), buffers_.begin(), buffers_.end());
+  if (group_) {
+    // The modules' gradients are final before the backbone's backward pass
+    // starts: reduce them meanwhile.
+    step_->on_head_gradients_ready(
+        [this] { head_reduction_ = group_->average_gradients_async(module_params_); });
+  }
+  int64_t module_count = 0;
+  for (const auto& [key, module] : method_->modules()) module_count += count_parameters(*module);
+  spdlog::info("method {} (lr {:g}): backbone {} ({} parameters, feature {}), {} parameters "
+               "beside it, {} view(s) per image, {} backbone inputs per step",
+               method_->name(), lr, backbone_->name(), count_parameters(*backbone_),
+               backbone_->feature_size(), module_count, views, inputs_per_step_ / world_);
+}
+
+// Weights, the method's modules, optimizer state and position from checkpoint.pt.
+void Trainer::restore() {
+  Checkpoint ck = load_checkpoint(checkpoint_path_);
+  const std::string what = "checkpoint '" + checkpoint_path_ + "'";
+  const std::string saved_backbone = ck.meta.value("backbone", "");
+  if (saved_backbone != config_.model.backbone) {
+    throw std::runtime_error("--resume: '" + checkpoint_path_ + "' holds backbone '" +
+                             saved_backbone + "', the config asks for '" +
+                             config_.model.backbone + "'");
+  }
+  const std::string saved_method = ck.meta.value("method", "relational");
+  if (saved_method != method_->name()) {
+    throw std::runtime_error("--resume: '" + checkpoint_path_ + "' was trained with method '" +
+                             saved_method + "', the config asks for '" + method_->name() + "'");
+  }
+  load_state_dict(*backbone_, ck.backbone, what + " (backbone)");
+  for (const auto& [key, module] : method_->modules()) {
+    const StateDict* saved = ck.module(key);
+    if (!saved) throw std::runtime_error(what + " has no '" + key + "' entry");
+    load_state_dict(*module, *saved, what + " (" + key + ")");
+  }
+  if (!ck.optimizer) {
+    throw std::runtime_error("--resume: '" + checkpoint_path_ + "' has no optimizer state");
+  }
+  optimizer_state_from_ivalue(*optimizer_, *ck.optimizer, what);
+  start_epoch_ = ck.meta.value("epoch", int64_t{0});
+  start_step_ = ck.meta.value("step_in_epoch", int64_t{0});
+  global_step_ = ck.meta.value("global_step", int64_t{0});
+  if (start_step_ >= steps_per_epoch_) {
+    ++start_epoch_;
+    start_step_ = 0;
+  }
+  spdlog::info("resuming from '{}': epoch {}, step {} (global step {})", checkpoint_path_,
+               start_epoch_ + 1, start_step_, global_step_);
+}
+
+void Trainer::start_writing() {
+  if (!writer_) return;
+  write_file_atomic(dir_ + "/config.json", config_to_json(config_).dump(2) + "\n");
+  metrics_.emplace(dir_ + "/metrics.jsonl", /*append=*/resume_);
+}
+
+// One epoch from its first (or resumed) step; false when interrupted
+// (checkpoint.pt then holds the position).
+bool Trainer::run_epoch(int64_t epoch) {
+  const int64_t first = epoch == start_epoch_ ? start_step_ : 0;
+  method_->start_epoch(epoch, tc_.epochs, first > 0, *optimizer_);
+  backbone_->train();
+  for (const auto& [key, module] : method_->modules()) module->train();
+  batcher_->start_epoch(epoch, first);
+  epoch_window_ = log_window_ = Window(metric_infos_.size());
+  ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc_.epochs),
+                  steps_per_epoch_);
+  int64_t step = first;
+  while (true) {
+    const auto t_wait = Clock::now();
+    std::optional<ViewBatch> batch = batcher_->next();
+    if (!batch) break;
+    const bool stop = take_step(*batch, epoch, step, seconds_since(t_wait));
+    ++step;
+    ++global_step_;
+    const bool log_now = global_step_ % tc_.log_interval == 0 || step == steps_per_epoch_;
+    if (log_now || stop) flush_pending();  // checked before anything is logged or saved
+    if (bar.enabled() && epoch_window_.steps > 0) {
+      bar.update(step,
+                 fmt::format("{} | {:.0f} img/s", epoch_window_.text(metric_infos_),
+                             epoch_window_.images_per_s()),
+                 eta());
+    }
+    if (log_now) log_step(epoch, step);
+    if (stop) {
+      bar.finish();
+      if (writer_) {
+        save(epoch, step);
+        spdlog::warn("interrupted at epoch {}, step {}: saved '{}'", epoch + 1, step,
+                     checkpoint_path_);
+      }
+      return false;
+    }
+  }
+  bar.finish();
+  return true;
+}
+
+// Forward, backward and the optimizer step for one batch; the step's figures
+// are accounted now, or kept on the GPU for later (defer_). Returns whether
+// training must stop after this step (Ctrl-C on any rank).
+bool Trainer::take_step(const ViewBatch& batch, int64_t epoch, int64_t step, double wait_s) {
+  MethodBatch input{batch.views.to(device_, /*non_blocking=*/true), batch.images, epoch,
+                    batch.index};
+  const StepOutput out = step_->forward_backward(input);
+  const torch::Tensor stats =  // (1 + M) float64: the loss, then the metrics
+      torch::cat({out.loss.to(torch::kFloat64).view(1), out.metrics.to(torch::kFloat64)});
+  bool stop = stop_requested();
+  if (defer_) {
+    pending_.push_back({stats, epoch, step, global_step_, wait_s});
+    optimizer_->step();
+    return stop;
+  }
+  const torch::Tensor cpu = stats.to(torch::kCPU).contiguous();
+  std::vector<double> values(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+  if (group_) {
+    head_reduction_.wait();
+    group_->average_gradients(backbone_params_);
+    // BatchNorm's running statistics (updated by this forward pass from
+    // each rank's own batch) follow rank 0's, as in DistributedDataParallel;
+    // between steps every rank then holds the same state.
+    group_->broadcast(buffers_);
+    // One small allreduce: the mean loss and metrics, and whether any rank
+    // was asked to stop, so that every rank decides alike.
+    values.push_back(stop ? 1.0 : 0.0);
+    std::vector<double> sums = group_->all_sum(values);
+    stop = sums.back() > 0;
+    sums.pop_back();
+    for (auto& v : sums) v /= world_;
+    values = sums;
+  }
+  if (!std::isfinite(values[0])) fail_nonfinite(values[0], epoch, step, global_step_);
+  optimizer_->step();
+  epoch_window_.add(values.data(), inputs_per_step_, wait_s);
+  log_window_.add(values.data(), inputs_per_step_, wait_s);
+  return stop;
+}
+
+// Reads the deferred steps' figures (CUDA), failing at the first non-finite loss.
+void Trainer::flush_pending() {
+  if (pending_.empty()) return;
+  std::vector<torch::Tensor> rows;
+  for (const auto& p : pending_) rows.push_back(p.stats);
+  const torch::Tensor all = torch::stack(rows).to(torch::kCPU).contiguous();
+  const int64_t width = all.size(1);
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const double* r = all.data_ptr<double>() + static_cast<int64_t>(i) * width;
+    if (!std::isfinite(r[0])) {
+      fail_nonfinite(r[0], pending_[i].epoch, pending_[i].step, pending_[i].global_step);
+    }
+    epoch_window_.add(r, inputs_per_step_, pending_[i].wait_s);
+    log_window_.add(r, inputs_per_step_, pending_[i].wait_s);
+  }
+  pending_.clear();
+}
+
+double Trainer::eta() const {
+  const double done = static_cast<double>(global_step_ - first_global_);
+  return done > 0 ? seconds_since(t_train_) / done * static_cast<double>(total_steps_ - global_step_)
+                  : 0;
+}
+
+// The interval's log line and metrics.jsonl step record.
+void Trainer::log_step(int64_t epoch, int64_t step) {
+  log_periodic(fmt::format("epoch {}/{} step {}/{} | {} | {:.0f} img/s | ETA {}", epoch + 1,
+                           tc_.epochs, step, steps_per_epoch_, log_window_.text(metric_infos_),
+                           log_window_.images_per_s(), format_duration(eta())));
+  json rec = log_window_.record(metric_infos_);
+  rec["kind"] = "step";
+  rec["epoch_progress"] =
+      static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  rec["epoch"] = epoch + 1;
+  rec["step"] = step;
+  rec["global_step"] = global_step_;
+  if (group_) rec["rank_param_hashes"] = rank_hashes();
+  if (metrics_) metrics_->write(rec);
+  log_window_ = Window(metric_infos_.size());
+}
+
+// The epoch's line, record, curves and checkpoints.
+void Trainer::finish_epoch(int64_t epoch) {
+  json rec = epoch_window_.record(metric_infos_);
+  summary_.epochs_completed = epoch + 1;
+  summary_.global_step = global_step_;
+  summary_.last_epoch_loss = rec["loss"].get<double>();
+  summary_.last_epoch_accuracy = rec.value("accuracy", std::nan(""));
+  summary_.last_epoch_text = epoch_window_.text(metric_infos_);
+  spdlog::info("epoch {}/{} done in {} | {} | {:.0f} img/s", epoch + 1, tc_.epochs,
+               format_duration(rec["seconds"].get<double>()), summary_.last_epoch_text,
+               rec["images_per_s"].get<double>());
+  rec["kind"] = "epoch";
+  rec["epoch"] = epoch + 1;
+  rec["global_step"] = global_step_;
+  // Checked at every epoch's end: what rank 0 saves is what every rank holds.
+  if (group_) rec["rank_param_hashes"] = rank_hashes();
+  if (!writer_) return;
+  metrics_->write(rec);
+  if (image_io_available()) try {
+      write_curves_png(dir_ + "/curves.png", {read_run_curves(dir_)});
+    } catch (const std::exception& e) {
+      spdlog::warn("could not draw '{}/curves.png': {}", dir_, e.what());  // training goes on
+    }
+  if ((epoch + 1) % tc_.checkpoint_interval == 0 || epoch + 1 == tc_.epochs) {
+    save(epoch + 1, 0);
+    spdlog::info("saved '{}/checkpoint.pt' and '{}/backbone.pt'", dir_, dir_);
+  }
+  save_epoch_checkpoint(dir_, tc_, epoch + 1,
+                        full_checkpoint(checkpoint_meta(config_, backbone_->feature_size(),
+                                                        data_.side(), epoch + 1, 0, global_step_)));
+}
+
+Checkpoint Trainer::full_checkpoint(const json& meta) const {
+  Checkpoint full;
+  full.backbone = state_dict(*backbone_);
+  for (const auto& [key, module] : method_->modules()) {
+    full.modules.emplace_back(key, state_dict(*module));
+  }
+  full.optimizer = optimizer_state_to_ivalue(*optimizer_);
+  full.meta = meta;
+  return full;
+}
+
+// checkpoint.pt (everything, for --resume) and backbone.pt (what evaluation reads).
+void Trainer::save(int64_t epoch, int64_t step_in_epoch) {
+  const json meta = checkpoint_meta(config_, backbone_->feature_size(), data_.side(), epoch,
+                                    step_in_epoch, global_step_);
+  const Checkpoint full = full_checkpoint(meta);
+  save_checkpoint(checkpoint_path_, full);
+  Checkpoint slim;
+  slim.backbone = full.backbone;
+  slim.meta = meta;
+  save_checkpoint(dir_ + "/backbone.pt", slim);
+}
+
+// Every rank's hash of the weights and buffers; training stops when they differ.
+json Trainer::rank_hashes() {
+  const auto hashes = group_->all_gather(static_cast<int64_t>(tensors_hash(state_)));
+  json out = json::array();
+  for (int64_t h : hashes) out.push_back(fmt::format("{:016x}", static_cast<uint64_t>(h)));
+  for (int64_t h : hashes) {
+    if (h != hashes[0]) {
+      throw std::runtime_error("the ranks' parameters differ (hashes " + out.dump() +
+                               "): data-parallel training is out of step");
+    }
+  }
+  return out;
+}
+
+void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t global_step) const {
+  std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
+  if (std::filesystem::exists(checkpoint_path_)) {
+    try {
+      last_good = "the last good checkpoint is '" + checkpoint_path_ + "' (epoch " +
+                  std::to_string(load_checkpoint(checkpoint_path_).meta.value("epoch", int64_t{0})) +
+                  "): lower train.lr and continue from it with --resume";
+    } catch (const std::exception&) {
+      last_good = "'" + checkpoint_path_ + "' is not readable: lower train.lr and restart";
+    }
+  }
+  throw std::runtime_error("loss became " + std::to_string(loss) + " at epoch " +
+                           std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                           " (global step " + std::to_string(global_step + 1) +
+                           "); nothing of this step was saved; " + last_good);
+}
+
+}  // namespace
+
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
+  return Trainer(config, resume, group).run();
 }
 
 }  // namespace relnet

@@ -19,7 +19,9 @@ PY
 expect_fail 1 "unknown key 'epoch' in train" -- "$RELNET_BIN" config show "$cfg" --set train.epoch=5
 expect_fail 1 "augment.K must be an integer" -- "$RELNET_BIN" config show "$cfg" --set augment.K=eight
 expect_fail 1 "cannot open config file" -- "$RELNET_BIN" config show "$SCRATCH/none.json"
-"$RELNET_BIN" config schema | grep -q "^train.epochs  (int >= 1; default 200)" || fail "config schema"
+# (captured first: grep -q would close the pipe early, and pipefail would count that)
+schema=$("$RELNET_BIN" config schema)
+grep -q "^train.epochs  (int >= 1; default 200)" <<<"$schema" || fail "config schema"
 "$RELNET_BIN" config schema --json | /usr/bin/python3 -c '
 import json, sys
 keys = {k["key"]: k for k in json.load(sys.stdin)}

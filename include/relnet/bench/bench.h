@@ -12,9 +12,10 @@
 namespace relnet {
 
 struct BenchOptions {
+  std::string method = "relational";  // methods/method.h
   std::string backbone = "conv4";
   std::string aggregation = "cat";
-  int64_t K = 32;
+  int64_t K = 32;         // relational reasoning's views per image
   int64_t batch = 64;
   int64_t steps = 10;     // measured steps
   int64_t warmup = 2;     // steps run before measuring

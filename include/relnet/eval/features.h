@@ -78,13 +78,6 @@ EvalData load_eval_data(const EvalSource& source, const std::string& what, bool 
 // features (train_features etc. stay undefined).
 EvalData load_eval_model(const EvalSource& source);
 
-// Frozen features of `images` ((N, 3, H, W) uint8): normalized, forwarded in
-// eval mode under no-grad, in batches of `batch_size`, on `device`.
-// Returns (N, D) float on the CPU.
-torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
-                               const Normalization& norm, torch::Device device,
-                               int64_t batch_size = 512);
-
 // The fields every evaluation report shares: checkpoint, backbone,
 // random_init, dataset, data_root, image counts, feature_size, classes.
 nlohmann::json eval_report_header(const EvalSource& source, const EvalData& data);

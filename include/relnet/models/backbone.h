@@ -6,7 +6,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "relnet/data/dataset.h"
 
 namespace relnet {
 
@@ -18,6 +21,15 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t feature_size() const = 0;
   // Registry name ("conv4").
   virtual std::string name() const = 0;
+
+  // Deep InfoMax's encoder: the features (N, D) and the first block's map M
+  // after conv -> BatchNorm -> ReLU, before any pooling: conv4 (N, 8, H, W),
+  // CIFAR ResNets (N, 16, H, W), ImageNet ResNets (N, 64, H/2, W/2). Runs
+  // LibTorch's modules (no fused kernel keeps M); the features equal
+  // forward()'s within float rounding.
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_with_first_map(torch::Tensor x) = 0;
+  // Channels of that map.
+  virtual int64_t first_map_channels() const = 0;
 
   // relnet's fused CPU kernels (models/fused_batchnorm.h) where the backbone
   // has them (Conv4 while training), or LibTorch's modules throughout: the
@@ -45,6 +57,13 @@ Backbone make_backbone(const std::string& name);
 // activations than on NCHW ones (forward + backward, conv4 and resnet32,
 // docs/PERFORMANCE.md), and activations keep the order layer to layer.
 torch::Tensor to_channels_last(const torch::Tensor& x);
+
+// Frozen features of `images` ((N, 3, H, W) uint8): normalized, forwarded in
+// eval mode under no-grad, in batches of `batch_size`, on `device`.
+// Returns (N, D) float on the CPU. Leaves the backbone in eval mode.
+torch::Tensor extract_features(BackboneImpl& backbone, const torch::Tensor& images,
+                               const Normalization& norm, torch::Device device,
+                               int64_t batch_size = 512);
 
 // Number of trainable parameters of a module.
 int64_t count_parameters(const torch::nn::Module& module);

@@ -18,6 +18,9 @@ class Conv4Impl : public BackboneImpl {
   torch::Tensor forward(torch::Tensor x) override;
   int64_t feature_size() const override { return 64; }
   std::string name() const override { return "conv4"; }
+  // M: (N, 8, H, W), layer1's conv -> bn -> relu.
+  std::pair<torch::Tensor, torch::Tensor> forward_with_first_map(torch::Tensor x) override;
+  int64_t first_map_channels() const override { return 8; }
 
  private:
   // State-dict keys: layer1.conv.weight, layer1.bn.{weight,bias,running_mean,

@@ -38,6 +38,9 @@ class ResNetImpl : public BackboneImpl {
   torch::Tensor forward(torch::Tensor x) override;
   int64_t feature_size() const override { return spec_.channels.back(); }
   std::string name() const override { return spec_.name; }
+  // M: the stem's conv -> bn1 -> relu, before the ImageNet stem's max-pool.
+  std::pair<torch::Tensor, torch::Tensor> forward_with_first_map(torch::Tensor x) override;
+  int64_t first_map_channels() const override { return spec_.channels[0]; }
 
  private:
   ResNetSpec spec_;

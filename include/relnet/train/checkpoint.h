@@ -1,8 +1,11 @@
 // PyTorch-compatible checkpoint files: a pickled dict written with
 // torch::pickle_save that Python's torch.load opens, shaped like the
-// reference: {"backbone": {key: tensor}, "relation": {...}, "optimizer":
-// {...}, "meta": "<json>"}. backbone.pt holds "backbone" and "meta" only;
-// linear.pt (linear-eval) holds "backbone", "classifier" and "meta".
+// reference: {"backbone": {key: tensor}, <method modules>: {key: tensor}...,
+// "optimizer": {...}, "meta": "<json>"}, where the method's modules are
+// saved under their own keys ("relation" for relational reasoning, "head"
+// for SimCLR, ...: methods/method.h). backbone.pt holds "backbone" and
+// "meta" only; linear.pt (linear-eval) holds "backbone", "classifier" and
+// "meta".
 #pragma once
 
 #include <torch/torch.h>
@@ -37,12 +40,31 @@ c10::IValue adam_state_to_ivalue(torch::optim::Adam& optimizer);
 void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& state,
                             const std::string& what);
 
+// The state of an Adam or SGD optimizer (torch::optim::SGD: {"state": {i:
+// {"momentum_buffer"}}, "param_groups": [{"lr", "momentum", "dampening",
+// "weight_decay", "nesterov", ..., "params"}]}, as PyTorch's SGD writes it).
+// Throws std::invalid_argument for another optimizer type.
+c10::IValue optimizer_state_to_ivalue(torch::optim::Optimizer& optimizer);
+// Restores what optimizer_state_to_ivalue wrote into an optimizer of the same
+// type over the same parameters; the learning rates saved are restored too.
+// Throws std::runtime_error naming `what` on any mismatch.
+void optimizer_state_from_ivalue(torch::optim::Optimizer& optimizer, const c10::IValue& state,
+                                 const std::string& what);
+
+// Modules' state dicts under their checkpoint keys, in save order.
+using NamedStateDicts = std::vector<std::pair<std::string, StateDict>>;
+
 struct Checkpoint {
   StateDict backbone;
-  StateDict relation;                   // empty in backbone.pt
+  // The training method's modules (absent in backbone.pt): every top-level
+  // entry other than backbone, classifier, optimizer and meta.
+  NamedStateDicts modules;
   std::optional<c10::IValue> optimizer; // absent in backbone.pt
   nlohmann::json meta;                  // {} when the file has none
   StateDict classifier;                 // linear.pt: linear-eval's Linear(D, classes)
+
+  // The module saved under `key`, or nullptr.
+  const StateDict* module(const std::string& key) const;
 };
 
 // Writes atomically (temporary file + rename). Throws std::runtime_error

@@ -1,8 +1,10 @@
 // Training curves of a run, read from its metrics.jsonl and drawn as
-// curves.png: relation loss and pair accuracy (all, positive and negative
-// pairs) against epochs, for one run or several overlaid.
+// curves.png: the loss (and any loss_* terms) and the accuracy metrics
+// (accuracy*: relational reasoning's all, positive and negative pairs; the
+// other methods' accuracy) against epochs, for one run or several overlaid.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,7 +14,10 @@ namespace relnet {
 
 struct CurvePoints {
   std::vector<double> x;  // epochs (fractional for step records)
-  std::vector<double> loss, accuracy, positive, negative;
+  std::vector<double> loss;
+  // Every metric the records hold whose key starts with "accuracy" or
+  // "loss_", one value per x (NaN where a record lacks it).
+  std::map<std::string, std::vector<double>> metrics;
 };
 
 struct RunCurves {
@@ -27,7 +32,8 @@ struct RunCurves {
 RunCurves read_run_curves(const std::string& run_dir);
 
 #ifdef RELNET_WITH_IMAGE_IO
-// Loss and accuracy panels side by side (1400 x 520 pixels).
+// Loss and accuracy panels side by side (1400 x 520 pixels); the loss panel
+// alone (700 x 520) when no run has an accuracy metric.
 cv::Mat draw_curves(const std::vector<RunCurves>& runs);
 #endif
 

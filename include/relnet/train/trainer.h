@@ -1,5 +1,6 @@
-// The self-supervised training loop: K views -> backbone -> relation pairs ->
-// relation head -> BCE -> Adam, with metrics, checkpoints and resume.
+// The training loop of every method (methods/method.h): the method's views
+// -> backbone -> the method's modules and loss -> its optimizer, with
+// metrics, checkpoints, resume, Ctrl-C and data parallelism.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -19,15 +20,16 @@ struct TrainSummary {
   std::string run_dir;
   int64_t epochs_completed = 0;  // of config.train.epochs
   int64_t global_step = 0;
-  double last_epoch_loss = 0;    // mean BCE over the last completed epoch
-  double last_epoch_accuracy = 0;
+  double last_epoch_loss = 0;    // mean loss over the last completed epoch
+  double last_epoch_accuracy = 0; // its mean "accuracy" metric (NaN when the method has none)
+  std::string last_epoch_text;    // its loss and metrics as the log lines show them
   bool interrupted = false;      // stopped by SIGINT/SIGTERM; checkpoint.pt saved
   bool already_complete = false; // resumed a run that had finished: nothing done
   double seconds = 0;
 };
 
 // Runs (or, with `resume`, continues from run_dir/checkpoint.pt) the
-// self-supervised phase described by `config`. Writes into run_dir(config):
+// training described by `config`, with the method config.method names. Writes into run_dir(config):
 // config.json, metrics.jsonl, checkpoint.pt, backbone.pt. Throws
 // std::invalid_argument / std::runtime_error with a message naming the file,
 // key or value at fault (bad data, non-finite loss, unwritable folder).
