@@ -13,10 +13,11 @@
 # itself.
 # Then relnet alone: step time and memory against K and batch size.
 #
-# usage: scripts/bench.sh            (about 90 minutes on 2 cores)
+# usage: scripts/bench.sh            (about 2 hours on 2 cores)
 #        BENCH_QUICK=1 scripts/bench.sh   (fewer steps: a quick look, not for the docs)
 #        BENCH_ONLY="conv4 scaling" scripts/bench.sh
-#            re-measures some sections (conv4, resnet32, linear, scaling) and
+#            re-measures some sections (conv4, resnet32, linear, scaling,
+#            methods: every training method at batch 128) and
 #            keeps the others' results from the last run's results.jsonl; the
 #            tables say when each group was measured.
 set -euo pipefail
@@ -27,10 +28,10 @@ PY=/usr/bin/python3
 OUT=${BENCH_OUT:-build/bench}
 PAIRS=${BENCH_PAIRS:-3}
 mkdir -p "$OUT"
-ONLY=${BENCH_ONLY:-conv4 resnet32 linear scaling}
+ONLY=${BENCH_ONLY:-conv4 resnet32 linear scaling methods}
 for section in $ONLY; do
-  case $section in conv4|resnet32|linear|scaling) ;;
-    *) echo "bench: unknown section '$section' in BENCH_ONLY (conv4 resnet32 linear scaling)" >&2; exit 2;;
+  case $section in conv4|resnet32|linear|scaling|methods) ;;
+    *) echo "bench: unknown section '$section' in BENCH_ONLY (conv4 resnet32 linear scaling methods)" >&2; exit 2;;
   esac
 done
 runs() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -41,7 +42,7 @@ $PY - "$OUT/results.jsonl" $ONLY <<'PYEOF'
 import datetime, json, os, sys
 path, only = sys.argv[1], set(sys.argv[2:])
 prefix = {"conv4": "train/conv4/", "resnet32": "train/resnet32/", "linear": "linear_eval",
-          "scaling": "scale_"}
+          "scaling": "scale_", "methods": "method/"}
 kept = []
 if len(only) < len(prefix) and os.path.exists(path):
     stamp = datetime.datetime.fromtimestamp(os.path.getmtime(path)).strftime("%Y-%m-%d %H:%M")
@@ -70,13 +71,13 @@ record() {  # record GROUP IMPL ENV JSON
 
 MALLOC_VARS=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=268435456)
 
-baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x four environments
+baseline() {  # baseline GROUP ARGS... : 0 and 2 DataLoader workers x BASELINE_ENVS
   local w envs
   for w in 0 2; do
     # relnet runs its OpenMP threads with a short spin and OpenBLAS on one
     # thread; the baseline gets the same settings, and the passive wait
     # policy, which its DataLoader workers gain from.
-    for envs in default malloc malloc+passive malloc+spin; do
+    for envs in ${BASELINE_ENVS:-default malloc malloc+passive malloc+spin}; do
       local vars=()
       [ "$envs" = default ] || vars=("${MALLOC_VARS[@]}")
       [ "$envs" = malloc+passive ] && vars+=(OMP_WAIT_POLICY=passive)
@@ -119,6 +120,22 @@ if runs linear; then
     echo "bench: linear evaluation" >&2
     record linear_eval relnet own "$($RELNET --quiet bench --json --linear-eval --epochs 100)"
     baseline linear_eval --linear-eval --epochs "$LE_EPOCHS"
+  done
+fi
+
+# The other methods at the reference's batch of 128, conv4. Deep InfoMax's
+# baseline takes ~15 s a step, so the baseline runs with and without the
+# allocator settings only (the two variants the rules require).
+if runs methods; then
+  for m in relational simclr deepcluster infomax rotation supervised; do
+    bs=10; [ "$m" = infomax ] && bs=2; [ -n "${BENCH_QUICK:-}" ] && bs=2
+    rs=20; [ "$m" = infomax ] && rs=5; [ -n "${BENCH_QUICK:-}" ] && rs=3
+    for _ in $(seq "$PAIRS"); do
+      echo "bench: method $m relnet" >&2
+      record "method/$m" relnet own "$($RELNET --quiet bench --json --method "$m" --K 4 --batch 128 --steps "$rs" --warmup 3)"
+      echo "bench: method $m pytorch" >&2
+      BASELINE_ENVS="default malloc" baseline "method/$m" --method "$m" --K 4 --batch 128 --steps "$bs" --warmup 1
+    done
   done
 fi
 

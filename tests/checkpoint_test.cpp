@@ -149,6 +149,38 @@ TEST(CheckpointTest, FailedWriteKeepsThePreviousFile) {
   }
 }
 
+// SGD's momentum buffers (the supervised baseline) survive a save and load,
+// and another optimizer's state is refused naming what is missing.
+TEST(CheckpointTest, SgdStateRoundTripsAndAdamStateIsRefusedForIt) {
+  TempDir dir("ckpt_sgd");
+  torch::manual_seed(3);
+  torch::nn::Linear net(4, 3);
+  torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  net->forward(torch::randn({5, 4})).sum().backward();
+  sgd.step();
+  Checkpoint ck;
+  ck.backbone = state_dict(*net);
+  ck.modules = {{"supervised_classifier", state_dict(*net)}};
+  ck.optimizer = optimizer_state_to_ivalue(sgd);
+  save_checkpoint(dir / "c.pt", ck);
+  const Checkpoint back = load_checkpoint(dir / "c.pt");
+  ASSERT_NE(back.module("supervised_classifier"), nullptr);
+  torch::nn::Linear net2(4, 3);
+  torch::optim::SGD sgd2(net2->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  optimizer_state_from_ivalue(sgd2, *back.optimizer, "c.pt");
+  for (size_t i = 0; i < net->parameters().size(); ++i) {
+    const auto key = c10::guts::to_string(net->parameters()[i].unsafeGetTensorImpl());
+    const auto key2 = c10::guts::to_string(net2->parameters()[i].unsafeGetTensorImpl());
+    EXPECT_TRUE(torch::equal(
+        static_cast<torch::optim::SGDParamState&>(*sgd.state().at(key)).momentum_buffer(),
+        static_cast<torch::optim::SGDParamState&>(*sgd2.state().at(key2)).momentum_buffer()));
+  }
+  torch::optim::Adam adam(net2->parameters());
+  EXPECT_NE(relnet::testing::error_of([&] { optimizer_state_from_ivalue(adam, *back.optimizer, "c.pt"); })
+                .find("c.pt: optimizer state unreadable: parameter 0 has no exp_avg (not Adam state?)"),
+            std::string::npos);
+}
+
 // backbone.pt must open in Python's torch.load with the reference key names,
 // load strictly into a PyTorch Conv4 and give the same features.
 TEST(CheckpointTest, BackboneFileLoadsInPyTorch) {

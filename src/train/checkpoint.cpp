@@ -4,6 +4,7 @@
 #include <torch/serialize.h>
 
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -105,129 +106,55 @@ void load_state_dict(torch::nn::Module& module, const StateDict& dict, const std
   }
 }
 
-c10::IValue adam_state_to_ivalue(torch::optim::Adam& optimizer) {
-  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
-  c10::impl::GenericList groups(c10::AnyType::get());
-  int64_t index = 0;
-  auto& all_state = optimizer.state();
-  for (auto& group : optimizer.param_groups()) {
-    const auto& opts = static_cast<const torch::optim::AdamOptions&>(group.options());
-    c10::impl::GenericList ids(c10::IntType::get());
-    for (auto& p : group.params()) {
-      auto it = all_state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
-      if (it != all_state.end()) {
-        auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
-        c10::impl::GenericDict entry(c10::StringType::get(), c10::AnyType::get());
-        entry.insert("step", torch::tensor(static_cast<float>(s.step())));
-        entry.insert("exp_avg", s.exp_avg().detach().to(torch::kCPU));
-        entry.insert("exp_avg_sq", s.exp_avg_sq().detach().to(torch::kCPU));
-        state.insert(index, entry);
-      }
-      ids.push_back(index++);
-    }
-    c10::impl::GenericDict g(c10::StringType::get(), c10::AnyType::get());
-    g.insert("lr", opts.lr());
-    g.insert("betas", c10::ivalue::Tuple::create(std::get<0>(opts.betas()), std::get<1>(opts.betas())));
-    g.insert("eps", opts.eps());
-    g.insert("weight_decay", opts.weight_decay());
-    g.insert("amsgrad", opts.amsgrad());
-    g.insert("maximize", false);
-    g.insert("foreach", c10::IValue());
-    g.insert("capturable", false);
-    g.insert("differentiable", false);
-    g.insert("fused", false);
-    g.insert("params", ids);
-    groups.push_back(g);
-  }
-  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
-  out.insert("state", state);
-  out.insert("param_groups", groups);
-  return out;
-}
-
-void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& value,
-                            const std::string& what) {
-  auto bad = [&](const std::string& why) {
-    return std::runtime_error(what + ": optimizer state unreadable: " + why);
-  };
-  if (!value.isGenericDict()) throw bad("expected a dict, found " + value.tagKind());
-  const auto dict = value.toGenericDict();
-  if (!dict.contains("state")) throw bad("no 'state' entry");
-  const auto state = dict.at("state").toGenericDict();
-  std::vector<torch::Tensor> params;
-  for (auto& group : optimizer.param_groups()) {
-    for (auto& p : group.params()) params.push_back(p);
-  }
-  auto& all_state = optimizer.state();
-  all_state.clear();
-  for (const auto& entry : state) {
-    const int64_t i = entry.key().toInt();
-    if (i < 0 || i >= static_cast<int64_t>(params.size())) {
-      throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
-                std::to_string(params.size()) + " parameters)");
-    }
-    const auto s = entry.value().toGenericDict();
-    if (!s.contains("exp_avg") || !s.contains("exp_avg_sq")) {
-      throw bad("parameter " + std::to_string(i) + " has no Adam moments (another optimizer's state?)");
-    }
-    const auto exp_avg = s.at("exp_avg").toTensor();
-    const auto exp_avg_sq = s.at("exp_avg_sq").toTensor();
-    if (exp_avg.sizes() != params[i].sizes() || exp_avg_sq.sizes() != params[i].sizes()) {
-      throw bad("parameter " + std::to_string(i) + " has shape " + shape_str(params[i]) +
-                ", the saved moments have " + shape_str(exp_avg));
-    }
-    auto restored = std::make_unique<torch::optim::AdamParamState>();
-    const auto step = s.at("step");
-    restored->step(step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
-                                   : step.toInt());
-    restored->exp_avg(exp_avg.to(params[i].device()).clone());
-    restored->exp_avg_sq(exp_avg_sq.to(params[i].device()).clone());
-    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(restored);
-  }
-}
-
 namespace {
 
-// PyTorch's SGD.state_dict() layout (momentum buffers only where a step made one).
-c10::IValue sgd_state_to_ivalue(torch::optim::SGD& optimizer) {
-  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
+using GenericDict = c10::impl::GenericDict;
+
+GenericDict string_dict() { return GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+// PyTorch's optimizer.state_dict() layout: {"state": {i: entry(param state)},
+// "param_groups": [{hyper-parameters..., "params": [i...]}]}, parameters
+// numbered in order over the groups; only parameters with state have an entry.
+template <typename ParamState, typename Options>
+c10::IValue optimizer_dict(torch::optim::Optimizer& optimizer,
+                           const std::function<void(ParamState&, GenericDict&)>& state_entry,
+                           const std::function<void(const Options&, GenericDict&)>& group_entry) {
+  GenericDict state(c10::IntType::get(), c10::AnyType::get());
   c10::impl::GenericList groups(c10::AnyType::get());
   int64_t index = 0;
   auto& all_state = optimizer.state();
   for (auto& group : optimizer.param_groups()) {
-    const auto& opts = static_cast<const torch::optim::SGDOptions&>(group.options());
     c10::impl::GenericList ids(c10::IntType::get());
     for (auto& p : group.params()) {
       auto it = all_state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
       if (it != all_state.end()) {
-        auto& s = static_cast<torch::optim::SGDParamState&>(*it->second);
-        c10::impl::GenericDict entry(c10::StringType::get(), c10::AnyType::get());
-        entry.insert("momentum_buffer", s.momentum_buffer().detach().to(torch::kCPU));
+        GenericDict entry = string_dict();
+        state_entry(static_cast<ParamState&>(*it->second), entry);
         state.insert(index, entry);
       }
       ids.push_back(index++);
     }
-    c10::impl::GenericDict g(c10::StringType::get(), c10::AnyType::get());
-    g.insert("lr", opts.lr());
-    g.insert("momentum", opts.momentum());
-    g.insert("dampening", opts.dampening());
-    g.insert("weight_decay", opts.weight_decay());
-    g.insert("nesterov", opts.nesterov());
-    g.insert("maximize", false);
-    g.insert("foreach", c10::IValue());
-    g.insert("differentiable", false);
+    GenericDict g = string_dict();
+    group_entry(static_cast<const Options&>(group.options()), g);
     g.insert("params", ids);
     groups.push_back(g);
   }
-  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+  GenericDict out = string_dict();
   out.insert("state", state);
   out.insert("param_groups", groups);
   return out;
 }
 
-void sgd_state_from_ivalue(torch::optim::SGD& optimizer, const c10::IValue& value,
-                           const std::string& what) {
-  auto bad = [&](const std::string& why) {
+// Replaces the optimizer's state by what optimizer_dict wrote: make_state
+// turns the entry of parameter i (checked to exist) into its state, throwing
+// through `bad` on a mismatch.
+using Bad = std::function<std::runtime_error(const std::string&)>;
+template <typename ParamState>
+void restore_optimizer(torch::optim::Optimizer& optimizer, const c10::IValue& value,
+                       const std::string& what,
+                       const std::function<std::unique_ptr<ParamState>(
+                           int64_t, const torch::Tensor&, const GenericDict&, const Bad&)>& make_state) {
+  const Bad bad = [&](const std::string& why) {
     return std::runtime_error(what + ": optimizer state unreadable: " + why);
   };
   if (!value.isGenericDict()) throw bad("expected a dict, found " + value.tagKind());
@@ -245,17 +172,95 @@ void sgd_state_from_ivalue(torch::optim::SGD& optimizer, const c10::IValue& valu
       throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
                 std::to_string(params.size()) + " parameters)");
     }
-    const auto s = entry.value().toGenericDict();
-    if (!s.contains("momentum_buffer")) throw bad("parameter " + std::to_string(i) + " has no momentum_buffer (not SGD state?)");
-    const auto buffer = s.at("momentum_buffer").toTensor();
-    if (buffer.sizes() != params[i].sizes()) {
-      throw bad("parameter " + std::to_string(i) + " has shape " + shape_str(params[i]) +
-                ", the saved momentum has " + shape_str(buffer));
-    }
-    auto restored = std::make_unique<torch::optim::SGDParamState>();
-    restored->momentum_buffer(buffer.to(params[i].device()).clone());
-    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(restored);
+    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] =
+        make_state(i, params[i], entry.value().toGenericDict(), bad);
   }
+}
+
+// The saved tensor `key` of parameter i, of the parameter's shape.
+torch::Tensor saved_like(int64_t i, const torch::Tensor& param, const GenericDict& s,
+                         const std::string& key, const std::string& optimizer_name, const Bad& bad) {
+  if (!s.contains(key)) {
+    throw bad("parameter " + std::to_string(i) + " has no " + key + " (not " + optimizer_name +
+              " state?)");
+  }
+  const torch::Tensor t = s.at(key).toTensor();
+  if (t.sizes() != param.sizes()) {
+    throw bad("parameter " + std::to_string(i) + " has shape " + shape_str(param) + ", the saved " +
+              key + " has " + shape_str(t));
+  }
+  return t.to(param.device()).clone();
+}
+
+}  // namespace
+
+c10::IValue adam_state_to_ivalue(torch::optim::Adam& optimizer) {
+  return optimizer_dict<torch::optim::AdamParamState, torch::optim::AdamOptions>(
+      optimizer,
+      [](torch::optim::AdamParamState& s, GenericDict& entry) {
+        entry.insert("step", torch::tensor(static_cast<float>(s.step())));
+        entry.insert("exp_avg", s.exp_avg().detach().to(torch::kCPU));
+        entry.insert("exp_avg_sq", s.exp_avg_sq().detach().to(torch::kCPU));
+      },
+      [](const torch::optim::AdamOptions& opts, GenericDict& g) {
+        g.insert("lr", opts.lr());
+        g.insert("betas", c10::ivalue::Tuple::create(std::get<0>(opts.betas()), std::get<1>(opts.betas())));
+        g.insert("eps", opts.eps());
+        g.insert("weight_decay", opts.weight_decay());
+        g.insert("amsgrad", opts.amsgrad());
+        g.insert("maximize", false);
+        g.insert("foreach", c10::IValue());
+        g.insert("capturable", false);
+        g.insert("differentiable", false);
+        g.insert("fused", false);
+      });
+}
+
+void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& value,
+                            const std::string& what) {
+  restore_optimizer<torch::optim::AdamParamState>(
+      optimizer, value, what,
+      [](int64_t i, const torch::Tensor& p, const GenericDict& s, const Bad& bad) {
+        auto restored = std::make_unique<torch::optim::AdamParamState>();
+        restored->exp_avg(saved_like(i, p, s, "exp_avg", "Adam", bad));
+        restored->exp_avg_sq(saved_like(i, p, s, "exp_avg_sq", "Adam", bad));
+        if (!s.contains("step")) throw bad("parameter " + std::to_string(i) + " has no step");
+        const auto step = s.at("step");
+        restored->step(step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
+                                       : step.toInt());
+        return restored;
+      });
+}
+
+namespace {
+
+c10::IValue sgd_state_to_ivalue(torch::optim::SGD& optimizer) {
+  return optimizer_dict<torch::optim::SGDParamState, torch::optim::SGDOptions>(
+      optimizer,
+      [](torch::optim::SGDParamState& s, GenericDict& entry) {
+        entry.insert("momentum_buffer", s.momentum_buffer().detach().to(torch::kCPU));
+      },
+      [](const torch::optim::SGDOptions& opts, GenericDict& g) {
+        g.insert("lr", opts.lr());
+        g.insert("momentum", opts.momentum());
+        g.insert("dampening", opts.dampening());
+        g.insert("weight_decay", opts.weight_decay());
+        g.insert("nesterov", opts.nesterov());
+        g.insert("maximize", false);
+        g.insert("foreach", c10::IValue());
+        g.insert("differentiable", false);
+      });
+}
+
+void sgd_state_from_ivalue(torch::optim::SGD& optimizer, const c10::IValue& value,
+                           const std::string& what) {
+  restore_optimizer<torch::optim::SGDParamState>(
+      optimizer, value, what,
+      [](int64_t i, const torch::Tensor& p, const GenericDict& s, const Bad& bad) {
+        auto restored = std::make_unique<torch::optim::SGDParamState>();
+        restored->momentum_buffer(saved_like(i, p, s, "momentum_buffer", "SGD", bad));
+        return restored;
+      });
 }
 
 }  // namespace
