@@ -27,6 +27,16 @@ def baseline_variants(group):
     return out
 
 
+def side_by_side(group):
+    """relnet's runs of a group, the fastest baseline variant's runs, its name,
+    and the ratio of their median images/s."""
+    ours = [r for r in group if r["impl"] == "relnet"]
+    variants = baseline_variants(group)
+    best_env = max(variants, key=lambda e: med(variants[e], "images_per_s"))
+    best = variants[best_env]
+    return ours, best, best_env, med(ours, "images_per_s") / med(best, "images_per_s")
+
+
 def measured_lines(groups):
     """When each group was measured, where a partial run (BENCH_ONLY) kept
     some groups from an earlier one; nothing when all are from one run."""
@@ -70,11 +80,8 @@ def main():
         g = groups.get(name)
         if not g:
             continue
-        ours = [r for r in g if r["impl"] == "relnet"]
+        ours, best, best_env, ratio = side_by_side(g)
         variants = baseline_variants(g)
-        best_env = max(variants, key=lambda e: med(variants[e], "images_per_s"))
-        best = variants[best_env]
-        ratio = med(ours, "images_per_s") / med(best, "images_per_s")
         out.append("| %s | %s | %.0f | %.0f (%s; %s) | **%.1fx** | %dx %s | %.3f | %.3f | %.0f | %.0f |" % (
             name.split("/")[1], name.split("/")[2][1:], med(ours, "images_per_s"),
             med(best, "images_per_s"), best_env,
@@ -128,12 +135,7 @@ def main():
                 "| method | relnet img/s | PyTorch img/s: best (variant) | ratio | target | relnet s/step | PyTorch s/step | relnet peak MB | PyTorch peak MB |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for m in methods:
-            g = groups["method/" + m]
-            ours = [r for r in g if r["impl"] == "relnet"]
-            variants = baseline_variants(g)
-            best_env = max(variants, key=lambda e: med(variants[e], "images_per_s"))
-            best = variants[best_env]
-            ratio = med(ours, "images_per_s") / med(best, "images_per_s")
+            ours, best, best_env, ratio = side_by_side(groups["method/" + m])
             out.append("| %s | %.0f | %.1f (%s) | **%.1fx** | 3x %s | %.3f | %.3f | %.0f | %.0f |" % (
                 m, med(ours, "images_per_s"), med(best, "images_per_s"), best_env, ratio,
                 "met" if ratio >= 3 else "NOT met", med(ours, "seconds_per_step"),

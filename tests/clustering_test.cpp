@@ -36,6 +36,7 @@ bool same_partition(const torch::Tensor& assignments, const torch::Tensor& label
 }
 
 TEST(ClusteringTest, RecoversSeparatedGroups) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   const auto [x, labels] = blobs(400, 5, 16, 7);
   KMeansOptions opt;
   opt.k = 5;
@@ -61,6 +62,7 @@ TEST(ClusteringTest, RecoversSeparatedGroups) {
 }
 
 TEST(ClusteringTest, SameSeedGivesSameResult) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   const auto [x, labels] = blobs(400, 5, 16, 11);
   KMeansOptions opt;
   opt.k = 5;
@@ -83,6 +85,7 @@ TEST(ClusteringTest, SameSeedGivesSameResult) {
 }
 
 TEST(ClusteringTest, RestartsKeepTheLowestObjective) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   // A single random start often leaves two centroids in one group and none in another; the
   // best of many restarts is never worse than the first (restart 0 uses the same seed).
   const auto [x, labels] = blobs(400, 5, 16, 13);
@@ -98,6 +101,7 @@ TEST(ClusteringTest, RestartsKeepTheLowestObjective) {
 }
 
 TEST(ClusteringTest, AsManyClustersAsRowsGivesZeroObjective) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   const auto x = torch::randn({6, 3});
   const auto r = kmeans(x, KMeansOptions{6, 5, 2, 1});
   EXPECT_TRUE(std::get<0>(r.assignments.sort()).equal(torch::arange(6, torch::kInt64)));
@@ -110,6 +114,7 @@ TEST(ClusteringTest, AsManyClustersAsRowsGivesZeroObjective) {
 }
 
 TEST(ClusteringTest, PcaWhiteningDecorrelatesAndEqualisesVariance) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   // Correlated data with very different variances along its axes, off the origin.
   torch::manual_seed(5);
   const auto mix = torch::randn({8, 8}) * torch::tensor({10.f, 5.f, 3.f, 2.f, 1.f, .5f, .3f, .1f});
@@ -138,6 +143,7 @@ TEST(ClusteringTest, PcaWhiteningDecorrelatesAndEqualisesVariance) {
 }
 
 TEST(ClusteringTest, PcaIsUnaffectedByTheOffsetOfTheRows) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   // Rank-8 data in 64 dimensions, 20000 rows: faiss's float32 scatter matrix of the raw rows
   // gives the 56 empty directions noise eigenvalues > 1e-5 of the largest when the rows sit
   // off the origin; centring first keeps them at zero.
@@ -152,6 +158,7 @@ TEST(ClusteringTest, PcaIsUnaffectedByTheOffsetOfTheRows) {
 }
 
 TEST(ClusteringTest, PcaWhitenL2GivesUnitRowsAndKeepsGroupsSeparable) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   // Four groups in a 2-D plane inside 8 dimensions.
   torch::manual_seed(9);
   const auto basis = std::get<0>(torch::linalg_qr(torch::randn({8, 2})));  // (8, 2) orthonormal
@@ -175,6 +182,7 @@ TEST(ClusteringTest, PcaWhitenL2GivesUnitRowsAndKeepsGroupsSeparable) {
 }
 
 TEST(ClusteringTest, PcaOfConstantRowsIsZero) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   // No variance at all: every component is dropped and the rows (norm 0) stay 0.
   const auto x = torch::tensor({1.f, 2.f, 3.f}).repeat({5, 1});
   EXPECT_EQ(pca_whiten_l2(x, 2).abs().max().item<float>(), 0.f);
@@ -204,6 +212,7 @@ TEST(ClusteringTest, DeepClusterPcaDimHalvesWideFeatures) {
 }
 
 TEST(ClusteringTest, RejectsBadArguments) {
+  if (!clustering_available()) GTEST_SKIP() << "built without faiss";
   const auto x = torch::randn({4, 3});
   const auto kmeans_error = [](const torch::Tensor& t, const KMeansOptions& o) {
     return error_of([&] { kmeans(t, o); });

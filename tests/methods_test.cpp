@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "relnet/eval/linear_eval.h"
+#include "relnet/methods/clustering.h"
 #include "relnet/methods/method.h"
 #include "relnet/methods/supervised.h"
 #include "relnet/train/checkpoint.h"
@@ -54,6 +55,7 @@ void expect_same_state(const StateDict& a, const StateDict& b, const std::string
 class MethodTrainingTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MethodTrainingTest, FewEpochsBeatRandomWeights) {
+  if (GetParam() == "deepcluster" && !clustering_available()) GTEST_SKIP() << "built without faiss";
   TempDir dir("method_learns");
   std::filesystem::create_directories(dir / "data");
   relnet::testing::write_tiny_mnist(dir / "data", 480, 200, 16, /*noisy=*/true);
@@ -73,6 +75,7 @@ TEST_P(MethodTrainingTest, FewEpochsBeatRandomWeights) {
 }
 
 TEST_P(MethodTrainingTest, ResumeInsideAnEpochEqualsAnUninterruptedRun) {
+  if (GetParam() == "deepcluster" && !clustering_available()) GTEST_SKIP() << "built without faiss";
   TempDir dir("method_resume");
   std::filesystem::create_directories(dir / "data");
   relnet::testing::write_tiny_mnist(dir / "data", 96, 16, 16);

@@ -1,10 +1,12 @@
 // DeepCluster's PCA whitening, k-means and cluster weights on faiss.
 #include "relnet/methods/clustering.h"
 
+#ifdef RELNET_WITH_FAISS
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
+#endif
 
 #include <algorithm>
 #include <climits>
@@ -23,7 +25,7 @@ namespace {
 // in float32 they are rounding noise (measured ~1e-7 of the largest on centred rows of
 // rank-deficient data, some of them negative), and whitening would blow them up to unit
 // variance, or to NaN.
-constexpr double kZeroVariance = 1e-5;
+[[maybe_unused]] constexpr double kZeroVariance = 1e-5;
 
 std::string sizes_of(const torch::Tensor& t) {
   std::string out = "[";
@@ -33,7 +35,7 @@ std::string sizes_of(const torch::Tensor& t) {
 
 // Checks a (N, D) float32 CPU matrix of finite values that faiss can index with int, and
 // returns it contiguous.
-torch::Tensor checked_matrix(const char* what, const torch::Tensor& x) {
+[[maybe_unused]] torch::Tensor checked_matrix(const char* what, const torch::Tensor& x) {
   if (!x.defined() || x.dim() != 2 || x.scalar_type() != torch::kFloat32 || !x.device().is_cpu()) {
     throw std::invalid_argument(std::string(what) + ": need (N, D) float32 CPU features, got " +
                                 (x.defined() ? sizes_of(x) + " " +
@@ -52,6 +54,7 @@ torch::Tensor checked_matrix(const char* what, const torch::Tensor& x) {
   return x.contiguous();
 }
 
+#ifdef RELNET_WITH_FAISS
 // Runs a faiss call, turning its exceptions into std::runtime_error.
 template <typename F>
 void faiss_call(const char* what, F&& f) {
@@ -62,8 +65,17 @@ void faiss_call(const char* what, F&& f) {
   }
 }
 
+#else
+[[noreturn]] void no_faiss(const char* what) {
+  throw std::runtime_error(std::string(what) +
+                           ": this relnet was built without faiss, which DeepCluster needs "
+                           "(install libfaiss-dev and rebuild)");
+}
+#endif
+
 }  // namespace
 
+#ifdef RELNET_WITH_FAISS
 torch::Tensor pca_whiten(const torch::Tensor& features, int64_t out_dim) {
   const auto x = checked_matrix("pca_whiten", features);
   const int64_t n = x.size(0), d = x.size(1);
@@ -99,6 +111,10 @@ torch::Tensor pca_whiten(const torch::Tensor& features, int64_t out_dim) {
   return out;
 }
 
+#else
+torch::Tensor pca_whiten(const torch::Tensor&, int64_t) { no_faiss("pca_whiten"); }
+#endif
+
 torch::Tensor pca_whiten_l2(const torch::Tensor& features, int64_t out_dim) {
   auto out = pca_whiten(features, out_dim);
   const auto norms = out.norm(2, /*dim=*/1, /*keepdim=*/true);
@@ -114,6 +130,7 @@ int64_t deepcluster_pca_dim(int64_t feature_size) {
   return feature_size >= 512 ? feature_size / 2 : feature_size;
 }
 
+#ifdef RELNET_WITH_FAISS
 KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& options) {
   const auto x = checked_matrix("kmeans", x_in);
   const int64_t n = x.size(0), d = x.size(1);
@@ -172,6 +189,18 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& options) {
     }
   }
   return best;
+}
+
+#else
+KMeansResult kmeans(const torch::Tensor&, const KMeansOptions&) { no_faiss("kmeans"); }
+#endif
+
+bool clustering_available() {
+#ifdef RELNET_WITH_FAISS
+  return true;
+#else
+  return false;
+#endif
 }
 
 torch::Tensor cluster_weights(const torch::Tensor& assignments, int64_t k) {

@@ -20,6 +20,10 @@ namespace {
 
 int64_t cluster_count(const Config& config, const ImageDataset& data) {
   const int64_t k = config.method.clusters > 0 ? config.method.clusters : data.num_classes * 10;
+  if (!clustering_available()) {
+    throw std::invalid_argument("method.name \"deepcluster\" needs faiss, and this relnet was built "
+                                "without it (install libfaiss-dev and rebuild)");
+  }
   if (k <= 0) {
     throw std::invalid_argument("method.clusters: the " + data.name +
                                 " training split has no classes to derive k from: set "

@@ -56,6 +56,11 @@ struct KMeansResult {
 // pca_whiten) comes out as std::runtime_error.
 KMeansResult kmeans(const torch::Tensor& x, const KMeansOptions& options);
 
+// Whether this build has faiss (pca_whiten and kmeans throw
+// std::runtime_error saying so when it has not: a build from
+// scripts/pack-gpu-deps.sh's folder on a machine without libfaiss-dev).
+bool clustering_available();
+
 // Cross-entropy class weights of DeepCluster: w_c = 1 - n_c / N for the counts n_c of each of
 // the k clusters in assignments ((N) int64 in [0, k), N >= 1). Returns (k) float32. Throws
 // std::invalid_argument, naming the values, for another shape or dtype, k < 1 or a label
