@@ -41,6 +41,29 @@ TEST(BenchTest, TrainReportSplitsTheStepAndCountsImages) {
   EXPECT_NEAR(s["loss"].get<double>(), r["loss"].get<double>(), 1e-4);
 }
 
+// Every method runs through the same step; images/s counts backbone inputs.
+TEST(BenchTest, EveryMethodReportsItsBackboneInputs) {
+  for (const auto& [method, inputs_per_image] : std::vector<std::pair<std::string, int64_t>>{
+           {"simclr", 2}, {"deepcluster", 1}, {"infomax", 1}, {"rotation", 4}, {"supervised", 1}}) {
+    SCOPED_TRACE(method);
+    BenchOptions o;
+    o.method = method;
+    o.batch = 8;
+    o.steps = 1;
+    o.warmup = 1;
+    o.side = 16;
+    o.threads = 1;
+    const auto r = run_bench(o);
+    EXPECT_EQ(r["method"], method);
+    EXPECT_EQ(r["views_per_step"], inputs_per_image * 8);
+    EXPECT_EQ(r["pairs_per_step"], 0);
+    EXPECT_NEAR(r["images_per_s"].get<double>(), inputs_per_image * 8 / r["seconds_per_step"].get<double>(),
+                1e-6 * r["images_per_s"].get<double>());
+    EXPECT_TRUE(std::isfinite(r["loss"].get<double>()));
+    EXPECT_NE(format_bench(r).find(method + " batch=8"), std::string::npos) << format_bench(r);
+  }
+}
+
 TEST(BenchTest, LinearEvalReportTimesFeaturesAndClassifier) {
   BenchOptions o;
   o.linear_eval = true;

@@ -72,7 +72,9 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
       o.dataset.empty() ? generated(o.batch * total_steps, o.side, 1)
                         : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset),
                                        o.batch * total_steps);
-  const Config config = bench_config(o);
+  Config config = bench_config(o);
+  // DeepCluster: the reference's 100 clusters (CIFAR-10), fewer on a small bench set.
+  config.method.clusters = std::min<int64_t>(100, data.size());
   const Normalization norm =
       o.dataset.empty() ? default_normalization("cifar10") : default_normalization(o.dataset);
 

@@ -50,6 +50,24 @@ assert last < first - 0.01, (first, last)
 print(f"2 ranks: {len(steps)} steps, identical weights at each, loss {first:.4f} -> {last:.4f}")
 PY
 
+# Every other method through the same data parallelism: the ranks stay
+# identical (their modules, optimizers and DeepCluster's clusters included).
+for method in simclr deepcluster infomax rotation supervised; do
+  mrun="$SCRATCH/run_$method"
+  "$RELNET_BIN" launch --nproc 2 -- train --config "$cfg" "${common[@]}" --set data.subset=64 \
+    --set method.name=$method --set method.clusters=8 --set train.epochs=2 --out-dir "$mrun" \
+    >"$SCRATCH/launch_$method.out" 2>&1 || { cat "$SCRATCH/launch_$method.out"; fail "launch of $method failed"; }
+  /usr/bin/python3 - "$mrun/metrics.jsonl" "$method" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["epoch"] for r in recs if r["kind"] == "epoch"] == [1, 2], recs
+for r in recs:
+    h = r["rank_param_hashes"]
+    assert len(h) == 2 and h[0] == h[1], (sys.argv[2], r)
+print(f"2 ranks, {sys.argv[2]}: {len(recs)} records, identical weights at each")
+PY
+done
+
 # Ctrl-C on launch: every rank stops at the same step, rank 0 saves, exit 130;
 # then the group resumes and finishes, the ranks still identical.
 "$RELNET_BIN" launch --nproc 2 -- train --config "$cfg" "${common[@]}" --set train.epochs=3 \
