@@ -10,7 +10,6 @@
 #include <stdexcept>
 
 #include "relnet/data/dataset.h"
-#include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"
 
 namespace relnet {
@@ -578,6 +577,12 @@ std::string config_reference_markdown() {
       << markdown_cell(k.meaning) << " |\n";
   }
   return s.str();
+}
+
+const std::vector<std::string>& known_methods() {
+  static const std::vector<std::string> names = {"relational", "simclr",   "deepcluster",
+                                                 "infomax",    "rotation", "supervised"};
+  return names;
 }
 
 std::string run_dir(const Config& config) {

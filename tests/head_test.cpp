@@ -40,7 +40,7 @@ TEST(RelationHeadTest, LearnsToSeparateTwoFeatureClouds) {
   EXPECT_LT(loss_value, 0.05) << "after " << step << " steps";
   head->eval();
   const auto x = torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
-  EXPECT_GT(pair_accuracy(head->forward(x), targets).all, 0.98);
+  EXPECT_GT(pair_accuracies(head->forward(x), targets)[0].item<double>(), 0.98);
 }
 
 TEST(RelationLossTest, BceMatchesTheClosedForm) {
@@ -104,18 +104,19 @@ TEST(RelationLossTest, AccuracySplitsPositivesAndNegatives) {
   // logit > 0 predicts 1; sigmoid(0) = 0.5 rounds to 0 as torch.round does.
   const auto logits = torch::tensor({3.f, -2.f, 0.f, 1.f, -1.f});
   const auto targets = torch::tensor({1.f, 1.f, 1.f, 0.f, 0.f});
-  const PairAccuracy a = pair_accuracy(logits, targets);
-  EXPECT_DOUBLE_EQ(a.all, 2.0 / 5.0);
-  EXPECT_DOUBLE_EQ(a.positive, 1.0 / 3.0);
-  EXPECT_DOUBLE_EQ(a.negative, 1.0 / 2.0);
-  // The counts a CUDA run keeps on the device until its log step.
+  // On the logits' device, read by the trainer when it logs (a CUDA run
+  // keeps them there until its log step).
+  const auto a = pair_accuracies(logits, targets);
+  EXPECT_EQ(a.scalar_type(), torch::kFloat64);
+  EXPECT_DOUBLE_EQ(a[0].item<double>(), 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(a[1].item<double>(), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(a[2].item<double>(), 1.0 / 2.0);
   const auto counts = pair_accuracy_counts(logits, targets);
   EXPECT_EQ(counts.scalar_type(), torch::kFloat64);
   EXPECT_TRUE(torch::equal(counts, torch::tensor({2.0, 1.0, 3.0, 1.0, 2.0}, torch::kFloat64)));
-  const PairAccuracy b = pair_accuracy_from_counts(counts.data_ptr<double>());
-  EXPECT_DOUBLE_EQ(b.all, a.all);
-  EXPECT_DOUBLE_EQ(b.positive, a.positive);
-  EXPECT_DOUBLE_EQ(b.negative, a.negative);
+  // NaN-free when a side has no pairs.
+  const auto only_positive = pair_accuracies(torch::tensor({1.f}), torch::tensor({1.f}));
+  EXPECT_DOUBLE_EQ(only_positive[2].item<double>(), 0.0);
 }
 
 }  // namespace

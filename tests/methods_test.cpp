@@ -107,6 +107,19 @@ TEST_P(MethodTrainingTest, ResumeInsideAnEpochEqualsAnUninterruptedRun) {
 INSTANTIATE_TEST_SUITE_P(EveryMethod, MethodTrainingTest, ::testing::ValuesIn(known_methods()),
                          [](const auto& info) { return info.param; });
 
+TEST(MethodTest, ResumeWithAnotherMethodNamesBoth) {
+  TempDir dir("method_switch");
+  std::filesystem::create_directories(dir / "data");
+  relnet::testing::write_tiny_mnist(dir / "data", 64, 16, 16);
+  Config c = method_config(dir, "relational", "run");
+  train(c, false);
+  c.method.name = "simclr";
+  const std::string e = relnet::testing::error_of([&] { train(c, true); });
+  EXPECT_NE(e.find("was trained with method 'relational', the config asks for 'simclr'"),
+            std::string::npos)
+      << e;
+}
+
 TEST(MethodTest, SupervisedRefusesUnlabeledImages) {
   Config c;
   c.method.name = "supervised";

@@ -190,6 +190,10 @@ std::string format_config_schema();
 // docs/CONFIG.md: the config reference with the schema as a Markdown table.
 std::string config_reference_markdown();
 
+// The names method.name accepts, in the order the docs list them; each is
+// built by make_method (methods/method.h).
+const std::vector<std::string>& known_methods();
+
 // The run directory: train.out_dir, or runs/<name> when empty.
 std::string run_dir(const Config& config);
 

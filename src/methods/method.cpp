@@ -34,12 +34,6 @@ std::vector<torch::Tensor> Method::encode(const MethodBatch& batch) {
   return {context_.backbone->forward(batch.views)};  // (V*B, D)
 }
 
-const std::vector<std::string>& known_methods() {
-  static const std::vector<std::string> names = {"relational", "simclr",   "deepcluster",
-                                                 "infomax",    "rotation", "supervised"};
-  return names;
-}
-
 std::unique_ptr<Method> make_method(const MethodContext& context) {
   const std::string& name = context.config->method.name;
   if (name == "relational") return std::make_unique<RelationalMethod>(context);

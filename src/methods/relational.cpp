@@ -40,15 +40,7 @@ MethodOutput RelationalMethod::loss(const std::vector<torch::Tensor>& encodings,
   }
   if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
   const torch::Tensor loss = relation_loss(logits, targets, loss_);
-  return {loss, pair_accuracy_metrics(logits.detach(), targets)};
-}
-
-torch::Tensor pair_accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& targets) {
-  // counts: correct, correct positives, positives, correct negatives, negatives.
-  const torch::Tensor c = pair_accuracy_counts(logits, targets);
-  const torch::Tensor num = torch::stack({c[0], c[1], c[3]});
-  const torch::Tensor den = torch::stack({c[2] + c[4], c[2], c[4]}).clamp_min(1.0);
-  return num / den;
+  return {loss, pair_accuracies(logits.detach(), targets)};
 }
 
 }  // namespace relnet

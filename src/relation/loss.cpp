@@ -36,18 +36,11 @@ torch::Tensor pair_accuracy_counts(const torch::Tensor& logits, const torch::Ten
       .to(torch::kFloat64);
 }
 
-PairAccuracy pair_accuracy_from_counts(const double* s) {
-  PairAccuracy acc;
-  const double n = s[2] + s[4];
-  acc.all = n > 0 ? s[0] / n : 0;
-  acc.positive = s[2] > 0 ? s[1] / s[2] : 0;
-  acc.negative = s[4] > 0 ? s[3] / s[4] : 0;
-  return acc;
-}
-
-PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
-  const auto stats = pair_accuracy_counts(logits, targets).to(torch::kCPU).contiguous();
-  return pair_accuracy_from_counts(stats.data_ptr<double>());
+torch::Tensor pair_accuracies(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const torch::Tensor c = pair_accuracy_counts(logits, targets);
+  const torch::Tensor num = torch::stack({c[0], c[1], c[3]});
+  const torch::Tensor den = torch::stack({c[2] + c[4], c[2], c[4]}).clamp_min(1.0);
+  return num / den;
 }
 
 }  // namespace relnet

@@ -286,7 +286,6 @@ void Trainer::build_model() {
   backbone_->to(device_);
   method_ = make_method({&config_, &data_, norm_, device_, backbone_});
   metric_infos_ = method_->metrics();
-  epoch_window_ = log_window_ = Window(metric_infos_.size());
   const double lr = effective_lr(config_, *method_);
   optimizer_ = method_->make_optimizer(method_parameters(backbone_, *method_), lr);
   step_ = std::make_unique<TrainStep>(backbone_, *method_);

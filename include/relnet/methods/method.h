@@ -135,10 +135,7 @@ class Method {
   MethodContext context_;
 };
 
-// Names accepted by make_method, in the order the docs list them.
-const std::vector<std::string>& known_methods();
-
-// Builds the method config.method.name with its modules on the context's
+// Builds the method config.method.name (one of known_methods(), config.h) with its modules on the context's
 // device (seed LibTorch's generator first: modules draw their initial
 // weights from it). Throws std::invalid_argument naming the key when the
 // method cannot train on this data (supervised without labels).

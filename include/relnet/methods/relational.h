@@ -41,8 +41,4 @@ class RelationalMethod : public Method {
   RelationHead head_{nullptr};
 };
 
-// The pair accuracies of logits (P) against targets (P) as a (3) float64
-// tensor on their device: all, positives, negatives.
-torch::Tensor pair_accuracy_metrics(const torch::Tensor& logits, const torch::Tensor& targets);
-
 }  // namespace relnet

@@ -28,20 +28,14 @@ LossKind parse_loss(const std::string& name);
 torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& targets,
                             const LossOptions& options = {});
 
-// Share of pairs whose rounded sigmoid equals the target, over all pairs and
-// over positives and negatives apart (NaN-free: 0 when a side is empty).
-struct PairAccuracy {
-  double all = 0;
-  double positive = 0;
-  double negative = 0;
-};
-PairAccuracy pair_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
-
-// The same counts as a (5) float64 tensor on the logits' device, without a
-// host synchronisation: correct, correct positives, positives, correct
-// negatives, negatives. pair_accuracy_from_counts turns them (on the CPU)
-// into a PairAccuracy.
+// The counts behind the pair accuracies as a (5) float64 tensor on the
+// logits' device, without a host synchronisation: correct, correct
+// positives, positives, correct negatives, negatives.
 torch::Tensor pair_accuracy_counts(const torch::Tensor& logits, const torch::Tensor& targets);
-PairAccuracy pair_accuracy_from_counts(const double* counts);
+
+// Share of pairs whose rounded sigmoid equals the target, over all pairs and
+// over positives and negatives apart (NaN-free: 0 when a side is empty), as
+// a (3) float64 tensor on the logits' device: all, positive, negative.
+torch::Tensor pair_accuracies(const torch::Tensor& logits, const torch::Tensor& targets);
 
 }  // namespace relnet
