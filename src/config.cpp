@@ -146,25 +146,29 @@ std::vector<Field> fields(Config& c) {
       string_field("data.dataset", d.dataset, known_datasets(),
                    "`stl10` reads the binary format; `supercifar100` is CIFAR-100's 20 coarse "
                    "classes; `image_folder` is `<root>/<class>/<image>` (tiny-ImageNet, "
-                   "SlimageNet64); `fashion_mnist` and `mnist` read IDX files, gzip or raw. See "
-                   "the README's Datasets section"),
+                   "SlimageNet64); `fashion_mnist` and `mnist` read IDX files, gzip or raw; "
+                   "`packed` memory-maps a pack made by `relnet data pack` (a `data.root` "
+                   "holding a pack is recognised under its source's name too). See the README's "
+                   "Datasets section"),
       string_field("data.split", d.split, {"auto", "train", "test", "unlabeled"},
                    "split to self-supervise on: `auto` is the dataset's unlabeled split where it "
                    "has one (STL-10), else `train`"),
       int_field("data.image_size", d.image_size, 0,
                 "side every image is resized to when loaded (0 = native; image folders "
-                "default to 64)"),
+                "default to 64; a pack is never resized: 0 or its own side)"),
       string_field("data.root", d.root, {},
                    "folder holding the dataset: the data root `relnet download` filled "
                    "(`cifar-10-batches-bin/`, `cifar-100-binary/`, `stl10_binary/`, `mnist/`, "
                    "`fashion-mnist/`) or the dataset's own folder; for `image_folder` the folder "
-                   "with the class folders (or with `train/` and `val/`)"),
+                   "with the class folders (or with `train/` and `val/`); for `packed` the pack "
+                   "folder (with `pack.json`)"),
       int_field("data.subset", d.subset, 0,
                 "train on the first N images only (0 = all); must be 0 or >= "
                 "`train.batch_size`"),
       triple_field("data.mean", d.mean, false,
                    "per-channel normalization mean after scaling to [0,1]; `[]` = the dataset's "
-                   "(CIFAR-10 0.491, 0.482, 0.447; Fashion-MNIST 0.286; MNIST 0.1307)"),
+                   "(CIFAR-10 0.491, 0.482, 0.447; Fashion-MNIST 0.286; MNIST 0.1307; a pack: "
+                   "its source's, from pack.json)"),
       triple_field("data.std", d.std, true,
                    "per-channel std; `[]` = the dataset's (CIFAR-10 0.247, 0.243, 0.262; "
                    "Fashion-MNIST 0.353; MNIST 0.3081)"),

@@ -58,6 +58,41 @@ TEST(FsTest, AtomicWriteReplacesContentAndLeavesNoTemporary) {
   EXPECT_THROW(read_file(dir / "nope"), std::runtime_error);
 }
 
+TEST(FsTest, AnUncommittedWriterLeavesNothingAndACommittedOneReplaces) {
+  TempDir dir("fs_writer");
+  write_file_atomic(dir / "a.bin", std::string("old"));
+  {
+    AtomicFileWriter w(dir / "a.bin");
+    w.write("new", 3);
+  }  // destroyed without commit: an exception or a stop
+  auto bytes = read_file(dir / "a.bin");
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "old");
+  AtomicFileWriter w(dir / "a.bin");
+  w.write("ne", 2);
+  w.write("w!", 2);
+  w.commit();
+  bytes = read_file(dir / "a.bin");
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "new!");
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str())) ++files, (void)e;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(FsTest, MappedFileSeesTheBytesAndRefusesWhatIsNotAFile) {
+  TempDir dir("fs_map");
+  write_file_atomic(dir / "m.bin", std::string("mapped bytes"));
+  const auto m = MappedFile::open(dir / "m.bin");
+  ASSERT_EQ(m->size(), 12u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()), "mapped bytes");
+  m->will_need(3, 100);  // a hint past the end is clipped, not an error
+  write_file_atomic(dir / "empty", std::string());
+  EXPECT_EQ(MappedFile::open(dir / "empty")->data(), nullptr);
+  EXPECT_EQ(relnet::testing::error_of([&] { MappedFile::open(dir.str()); }),
+            "'" + dir.str() + "' is not a regular file");
+  EXPECT_NE(relnet::testing::error_of([&] { MappedFile::open(dir / "none"); }).find("cannot open '"),
+            std::string::npos);
+}
+
 TEST(MetricsTest, WritesOneJsonObjectPerLine) {
   TempDir dir("metrics");
   {

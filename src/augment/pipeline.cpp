@@ -15,7 +15,7 @@
 namespace relnet {
 
 Normalization effective_normalization(const DataConfig& data) {
-  Normalization norm = default_normalization(data.dataset);
+  Normalization norm = dataset_normalization(data.dataset, data.root);
   for (size_t c = 0; c < 3; ++c) {
     if (!data.mean.empty()) norm.mean[c] = static_cast<float>(data.mean[c]);
     if (!data.std.empty()) norm.std[c] = static_cast<float>(data.std[c]);

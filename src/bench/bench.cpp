@@ -70,13 +70,13 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
   const int64_t total_steps = o.warmup + o.steps;
   const ImageDataset data =
       o.dataset.empty() ? generated(o.batch * total_steps, o.side, 1)
-                        : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset),
+                        : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset, o.data_root),
                                        o.batch * total_steps);
   Config config = bench_config(o);
   // DeepCluster: the reference's 100 clusters (CIFAR-10), fewer on a small bench set.
   config.method.clusters = std::min<int64_t>(100, data.size());
   const Normalization norm =
-      o.dataset.empty() ? default_normalization("cifar10") : default_normalization(o.dataset);
+      o.dataset.empty() ? default_normalization("cifar10") : dataset_normalization(o.dataset, o.data_root);
 
   torch::manual_seed(1);
   Backbone backbone = make_backbone(o.backbone);

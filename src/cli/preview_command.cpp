@@ -37,7 +37,7 @@ void setup_preview_augment(CLI::App& app, int& exit_code) {
   cmd->callback([opts, &exit_code] {
     Config config = load_config(opts->config);
     apply_overrides(config, opts->overrides);
-    const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset)
+    const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset, config.data.root)
                                                      : parse_split(config.data.split);
     const ImageDataset data = load_dataset(config.data.dataset, config.data.root, split,
                                            opts->images, config.data.image_size);

@@ -16,6 +16,7 @@
 #include "relnet/data/cifar.h"
 #include "relnet/data/idx.h"
 #include "relnet/data/image_folder.h"
+#include "relnet/data/packed.h"
 #include "relnet/data/stl10.h"
 
 namespace relnet {
@@ -36,7 +37,8 @@ Split parse_split(const std::string& text) {
   throw std::invalid_argument("unknown split '" + text + "' (known: train, test, unlabeled)");
 }
 
-Split default_train_split(const std::string& dataset) {
+Split default_train_split(const std::string& dataset, const std::string& root) {
+  if (dataset == "packed" || is_pack(root)) return read_pack_info(root).default_split;
   return dataset == "stl10" ? Split::kUnlabeled : Split::kTrain;
 }
 
@@ -56,6 +58,8 @@ const std::vector<DatasetSpec>& dataset_specs() {
       {"fashion_mnist", "Fashion-MNIST, IDX files (gzip or raw)", 28, 10,
        {Split::kTrain, Split::kTest}},
       {"mnist", "MNIST, IDX files (gzip or raw)", 28, 10, {Split::kTrain, Split::kTest}},
+      {"packed", "a pack made by `relnet data pack` (.npy files, memory-mapped)", 0, 0,
+       {Split::kTrain, Split::kTest, Split::kUnlabeled}},
   };
   return specs;
 }
@@ -93,8 +97,27 @@ Normalization default_normalization(const std::string& name) {
   // Measured on the 60,000 training images of each.
   if (name == "fashion_mnist") return {{0.286f, 0.286f, 0.286f}, {0.353f, 0.353f, 0.353f}};
   if (name == "mnist") return {{0.1307f, 0.1307f, 0.1307f}, {0.3081f, 0.3081f, 0.3081f}};
+  if (name == "packed") {
+    throw std::invalid_argument("a packed dataset's normalization is in its pack.json");
+  }
   dataset_spec(name);  // throws naming the known datasets
   throw std::invalid_argument("unknown dataset '" + name + "'");
+}
+
+Normalization dataset_normalization(const std::string& name, const std::string& root) {
+  if (name == "packed" || is_pack(root)) return read_pack_info(root).normalization;
+  return default_normalization(name);
+}
+
+void prefetch_images(const ImageDataset& dataset, const int64_t* rows, int64_t n) {
+  if (!dataset.mapping || n <= 0) return;
+  const auto* base = static_cast<const uint8_t*>(dataset.images.data_ptr());
+  const auto row_bytes =
+      static_cast<size_t>(dataset.images.size(1) * dataset.images.size(2) * dataset.images.size(3));
+  const auto offset = static_cast<size_t>(base - dataset.mapping->data());
+  for (int64_t i = 0; i < n; ++i) {
+    dataset.mapping->will_need(offset + static_cast<size_t>(rows[i]) * row_bytes, row_bytes);
+  }
 }
 
 torch::Tensor resize_images(const torch::Tensor& images, int64_t side) {
@@ -137,6 +160,16 @@ ImageDataset load_dataset(const std::string& name, const std::string& root, Spli
     throw std::invalid_argument("image size must be >= 0, got " + std::to_string(image_size));
   }
   const DatasetSpec& spec = dataset_spec(name);
+  if (name == "packed" || is_pack(root)) {
+    if (name != "packed") {
+      const std::string source = read_pack_info(root).source;
+      if (source != name) {
+        throw std::invalid_argument("'" + root + "' holds a pack of " + source + ", not " + name +
+                                    ": use --dataset packed (or " + source + ")");
+      }
+    }
+    return load_pack(root, split, subset, image_size);
+  }
   if (std::find(spec.splits.begin(), spec.splits.end(), split) == spec.splits.end()) {
     std::string list;
     for (const auto s : spec.splits) list += (list.empty() ? "" : ", ") + to_string(s);

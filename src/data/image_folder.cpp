@@ -220,6 +220,40 @@ std::vector<ImageFile> balanced_subset(const ImageFolderIndex& index, int64_t n)
   return out;
 }
 
+void decode_image_files(const std::vector<ImageFile>& files, int64_t side, uint8_t* out,
+                        const LoadProgress& progress) {
+  const auto n = static_cast<int64_t>(files.size());
+  const int64_t image_bytes = 3 * side * side;
+  std::atomic<int64_t> next{0}, done{0};
+  std::atomic<bool> failed{false};
+  std::string error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (int64_t i = next++; i < n && !failed; i = next++) {
+      try {
+        decode_into(files[static_cast<size_t>(i)].path, side, out + i * image_bytes);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.exchange(true)) error = e.what();
+      }
+      ++done;
+    }
+  };
+  const int64_t threads =
+      std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), n / 64 + 1));
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  if (progress) {
+    while (done < n && !failed) {
+      progress(done, n);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  for (auto& t : pool) t.join();
+  if (failed) throw std::runtime_error(error);
+  if (progress) progress(n, n);
+}
+
 ImageDataset load_image_folder(const std::string& root, Split split, int64_t subset, int64_t side,
                                const LoadProgress& progress) {
   if (subset < 0) throw std::invalid_argument("subset must be >= 0, got " + std::to_string(subset));
@@ -244,36 +278,7 @@ ImageDataset load_image_folder(const std::string& root, Split split, int64_t sub
   auto* labels = ds.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) labels[i] = files[static_cast<size_t>(i)].label;
 
-  uint8_t* images = ds.images.data_ptr<uint8_t>();
-  const int64_t image_bytes = 3 * side * side;
-  std::atomic<int64_t> next{0}, done{0};
-  std::atomic<bool> failed{false};
-  std::string error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (int64_t i = next++; i < n && !failed; i = next++) {
-      try {
-        decode_into(files[static_cast<size_t>(i)].path, side, images + i * image_bytes);
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!failed.exchange(true)) error = e.what();
-      }
-      ++done;
-    }
-  };
-  const int64_t threads =
-      std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), n / 64 + 1));
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-  if (progress) {
-    while (done < n && !failed) {
-      progress(done, n);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
-  for (auto& t : pool) t.join();
-  if (failed) throw std::runtime_error(error);
-  if (progress) progress(n, n);
+  decode_image_files(files, side, ds.images.data_ptr<uint8_t>(), progress);
   return ds;
 }
 

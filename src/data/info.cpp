@@ -70,7 +70,7 @@ json dataset_info(const std::string& dataset, const std::string& root, int64_t i
     }
     out["splits"][to_string(split)] = s;
   }
-  const Normalization norm = default_normalization(dataset);
+  const Normalization norm = dataset_normalization(dataset, root);
   out["default_normalization"] = {{"mean", norm.mean}, {"std", norm.std}};
   return out;
 }
@@ -116,6 +116,43 @@ std::string format_dataset_info(const json& info) {
     o << "  classes: " << list << "\n";
   }
   o << "  files intact: " << (info["intact"].get<bool>() ? "yes" : "NO") << "\n";
+  return o.str();
+}
+
+std::string format_pack_report(const json& report) {
+  std::ostringstream o;
+  const auto& source = report["source"];
+  const int64_t side = report["side"].get<int64_t>();
+  o << fmt::format("pack at '{}': {} from '{}', {}x{}, {} classes, {:.1f} MB on disk\n",
+                   report["root"].get<std::string>(), source["dataset"].get<std::string>(),
+                   source["root"].get<std::string>(), side, side,
+                   report["num_classes"].get<int64_t>(),
+                   static_cast<double>(report["bytes_on_disk"].get<uint64_t>()) / 1e6);
+  for (const auto& [name, s] : report["splits"].items()) {
+    if (s.contains("error")) {
+      o << fmt::format("  {:<10} ERROR: {}\n", name, s["error"].get<std::string>());
+      continue;
+    }
+    o << fmt::format("  {:<10} {:>7} images", name, s["images"].get<int64_t>());
+    if (s.contains("per_class")) {
+      const auto counts = s["per_class"].get<std::vector<int64_t>>();
+      const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+      if (!counts.empty()) o << fmt::format(" ({}..{} per class)", *lo, *hi);
+    } else {
+      o << " (unlabeled)";
+    }
+    o << "\n";
+  }
+  const auto mean = report["normalization"]["mean"].get<std::vector<double>>();
+  const auto std = report["normalization"]["std"].get<std::vector<double>>();
+  o << fmt::format("  relnet normalizes with mean {:.4f} {:.4f} {:.4f}, std {:.4f} {:.4f} {:.4f}\n",
+                   mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+  const bool intact = report["intact"].get<bool>();
+  o << "  files intact: "
+    << (intact ? (report["verified"].get<bool>() ? "yes (CRC-32 of every file checked)"
+                                                 : "yes (structure; --verify checks every byte)")
+               : "NO")
+    << "\n";
   return o.str();
 }
 

@@ -146,6 +146,12 @@ ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int
     image_ids[b] = order[global * B + b];
     image_ptrs[b] = pixels + image_ids[b] * 3 * H * W;
   }
+  // A memory-mapped pack: the kernel reads the next batch's rows (scattered
+  // over the file by the shuffle) while this one is augmented and trained on.
+  const int64_t next_global = global + shards_;
+  if (dataset_.mapping && (next_global + 1) * B <= static_cast<int64_t>(order.size())) {
+    prefetch_images(dataset_, order.data() + next_global * B, B);
+  }
   // Every image has its own generator, so the split over threads (serial on
   // a worker thread, the intra-op threads without workers) changes nothing.
   augmenter_.augment_batch(image_ptrs.data(), B, H, W, K_, seed_, epoch, global,

@@ -60,7 +60,7 @@ EvalData load_eval_model(const EvalSource& src) {
   d.backbone->to(d.device);
   d.backbone->eval();
 
-  d.normalization = default_normalization(d.dataset);
+  d.normalization = dataset_normalization(d.dataset, d.data_root);
   const json& recorded = linear.contains("normalization") ? linear : ck.meta;
   if (d.dataset == own_dataset && recorded.contains("normalization")) {
     const auto& n = recorded["normalization"];

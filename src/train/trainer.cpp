@@ -268,7 +268,7 @@ void Trainer::start_runtime() {
 
 void Trainer::load_data() {
   const auto t_load = Clock::now();
-  const Split split = config_.data.split == "auto" ? default_train_split(config_.data.dataset)
+  const Split split = config_.data.split == "auto" ? default_train_split(config_.data.dataset, config_.data.root)
                                                     : parse_split(config_.data.split);
   data_ = load_dataset(config_.data.dataset, config_.data.root, split, config_.data.subset,
                        config_.data.image_size);

@@ -47,6 +47,12 @@ std::vector<ImageFile> balanced_subset(const ImageFolderIndex& index, int64_t n)
 // Called from the loading thread with (images decoded, total).
 using LoadProgress = std::function<void(int64_t, int64_t)>;
 
+// Decodes `files` into `out`, image i at out + i * 3 * side * side, as
+// (3, side, side) uint8 RGB, on all cores. Throws std::runtime_error naming
+// the first file that cannot be decoded.
+void decode_image_files(const std::vector<ImageFile>& files, int64_t side, uint8_t* out,
+                        const LoadProgress& progress = {});
+
 // Decodes a split into (N, 3, side, side) uint8 RGB with labels. `subset` > 0
 // keeps a balanced subset of that many images. Throws std::runtime_error naming
 // the file that cannot be decoded.

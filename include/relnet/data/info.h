@@ -29,4 +29,7 @@ std::pair<std::array<double, 3>, std::array<double, 3>> channel_stats(const torc
 // Human-readable lines of a dataset_info report.
 std::string format_dataset_info(const nlohmann::json& info);
 
+// Human-readable lines of a pack_report (data/packed.h).
+std::string format_pack_report(const nlohmann::json& report);
+
 }  // namespace relnet

@@ -51,6 +51,10 @@ class ViewBatcher {
   // epoch e equal augmenter.make_views(images, K, seed, e, b) for any worker
   // count.
   //
+  // A memory-mapped pack (dataset.mapping set): building batch b asks the
+  // kernel to read the rows of this shard's batch b + 1, which the shuffle
+  // scatters over the file, so they come from disk while batch b trains.
+  //
   // `pin_memory` (CUDA runs): views are built in page-locked host memory, so
   // the copy to the GPU can be asynchronous.
   //
