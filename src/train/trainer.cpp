@@ -272,7 +272,7 @@ void Trainer::load_data() {
                                                     : parse_split(config_.data.split);
   data_ = load_dataset(config_.data.dataset, config_.data.root, split, config_.data.subset,
                        config_.data.image_size);
-  spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.2f} s", data_.name,
+  spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.3f} s", data_.name,
                config_.data.root, data_.size(), to_string(split), data_.side(), data_.side(),
                seconds_since(t_load));
   norm_ = effective_normalization(config_.data);
