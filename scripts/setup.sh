@@ -14,6 +14,7 @@ PACKAGES=(
   libfaiss-dev            # DeepCluster: PCA and k-means
   python3-torch python3-torchvision  # /usr/bin/python3 with torch: parity and interop tests
   dataset-fashion-mnist   # real images for the quickstart
+  clang-format            # the source format the test suite checks (scripts/format.sh)
 )
 
 missing=()

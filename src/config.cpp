@@ -583,6 +583,15 @@ std::string config_reference_markdown() {
   return s.str();
 }
 
+Normalization effective_normalization(const DataConfig& data) {
+  Normalization norm = dataset_normalization(data.dataset, data.root);
+  for (size_t c = 0; c < 3; ++c) {
+    if (!data.mean.empty()) norm.mean[c] = static_cast<float>(data.mean[c]);
+    if (!data.std.empty()) norm.std[c] = static_cast<float>(data.std[c]);
+  }
+  return norm;
+}
+
 const std::vector<std::string>& known_methods() {
   static const std::vector<std::string> names = {"relational", "simclr",   "deepcluster",
                                                  "infomax",    "rotation", "supervised"};

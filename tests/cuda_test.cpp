@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 #include "relnet/models/backbone.h"
 #include "relnet/methods/relational.h"
 #include "relnet/train/step.h"

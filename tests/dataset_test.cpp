@@ -1,10 +1,9 @@
-// Tests of the dataset registry (names, splits, normalizations), resizing,
-// and the `data info` report.
+// Tests of the dataset registry (names, splits, normalizations) and
+// resizing (the `data info` report is in info_test.cpp).
 #include "relnet/data/dataset.h"
 
 #include <gtest/gtest.h>
 
-#include "relnet/data/info.h"
 #include "test_util.h"
 
 namespace relnet {
@@ -67,36 +66,6 @@ TEST(ResizeTest, LoadDatasetResizesOnRequest) {
   relnet::testing::write_tiny_mnist(dir.str(), 20, 10);
   EXPECT_EQ(load_dataset("mnist", dir.str(), Split::kTrain).side(), 16);
   EXPECT_EQ(load_dataset("mnist", dir.str(), Split::kTrain, 5, 32).side(), 32);
-}
-
-TEST(DatasetInfoTest, MeasuresStatsAndReportsBrokenSplits) {
-  const torch::Tensor images = torch::randint(0, 256, {50, 3, 8, 8}, torch::kUInt8);
-  const auto [mean, std] = channel_stats(images);
-  const torch::Tensor f = images.to(torch::kFloat64).div(255).transpose(0, 1).reshape({3, -1});
-  for (int c = 0; c < 3; ++c) {
-    EXPECT_NEAR(mean[c], f[c].mean().item<double>(), 1e-9);
-    EXPECT_NEAR(std[c], f[c].std(false).item<double>(), 1e-9);
-  }
-
-  TempDir dir("info");
-  relnet::testing::write_tiny_mnist(dir.str(), 30, 10);
-  auto info = dataset_info("mnist", dir.str());
-  EXPECT_TRUE(info["intact"].get<bool>());
-  EXPECT_EQ(info["splits"]["train"]["images"], 30);
-  EXPECT_EQ(info["splits"]["test"]["images"], 10);
-  EXPECT_EQ(info["splits"]["train"]["per_class"], std::vector<int64_t>(10, 3));
-  EXPECT_EQ(info["measured"]["split"], "train");
-  const std::string text = format_dataset_info(info);
-  EXPECT_NE(text.find("train           30 images, 16x16, 10 classes (3..3 per class)"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("files intact: yes"), std::string::npos) << text;
-
-  std::filesystem::remove(dir / "t10k-labels-idx1-ubyte.gz");
-  info = dataset_info("mnist", dir.str());
-  EXPECT_FALSE(info["intact"].get<bool>());
-  EXPECT_NE(info["splits"]["test"]["error"].get<std::string>().find("IDX file missing"),
-            std::string::npos);
-  EXPECT_NE(format_dataset_info(info).find("files intact: NO"), std::string::npos);
 }
 
 }  // namespace

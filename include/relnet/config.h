@@ -9,12 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "relnet/augment/augment_config.h"
+#include "relnet/data/dataset.h"
+
 namespace relnet {
 
 // Where the images come from.
 struct DataConfig {
   /// Dataset name: cifar10 | cifar100 | supercifar100 | stl10 | image_folder |
-  /// fashion_mnist | mnist.
+  /// fashion_mnist | mnist | packed.
   std::string dataset = "cifar10";
   /// Split to self-supervise on: auto (the dataset's unlabeled split if it has
   /// one, else train) | train | test | unlabeled.
@@ -30,33 +33,11 @@ struct DataConfig {
   /// Per-channel normalization; empty = the dataset's default.
   std::vector<double> mean;
   std::vector<double> std;
-  /// Threads that build augmented views ahead of the model (0 = cores - 1, at least 1).
+  /// Threads that build augmented views ahead of the model (0 = automatic:
+  /// none on a CPU, cores - 1 beside a GPU; augment/batcher.h).
   int64_t workers = 0;
   /// How many batches may be prepared ahead of the model step.
   int64_t prefetch = 2;
-};
-
-// The K-view augmentation pipeline (REFERENCE.md, torchvision semantics).
-struct AugmentConfig {
-  /// Augmented views per image.
-  int64_t K = 4;
-  /// RandomResizedCrop area range, as a fraction of the image.
-  double crop_scale_min = 0.08;
-  double crop_scale_max = 1.0;
-  /// RandomResizedCrop aspect-ratio range.
-  double crop_ratio_min = 3.0 / 4.0;
-  double crop_ratio_max = 4.0 / 3.0;
-  /// Probability of a horizontal flip.
-  double flip_p = 0.5;
-  /// Probability that colour jitter is applied to a view.
-  double jitter_p = 0.8;
-  /// Colour jitter strengths (factors drawn from [max(0, 1-x), 1+x]; hue from [-x, x]).
-  double brightness = 0.8;
-  double contrast = 0.8;
-  double saturation = 0.8;
-  double hue = 0.2;
-  /// Probability of converting a view to grayscale.
-  double grayscale_p = 0.2;
 };
 
 // The networks.
@@ -189,6 +170,10 @@ std::string format_config_schema();
 
 // docs/CONFIG.md: the config reference with the schema as a Markdown table.
 std::string config_reference_markdown();
+
+// The normalization a config asks for: data.mean and data.std where given,
+// else the dataset's (dataset_normalization: a pack's from its pack.json).
+Normalization effective_normalization(const DataConfig& data);
 
 // The names method.name accepts, in the order the docs list them; each is
 // built by make_method (methods/method.h).

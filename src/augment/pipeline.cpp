@@ -14,14 +14,6 @@
 
 namespace relnet {
 
-Normalization effective_normalization(const DataConfig& data) {
-  Normalization norm = dataset_normalization(data.dataset, data.root);
-  for (size_t c = 0; c < 3; ++c) {
-    if (!data.mean.empty()) norm.mean[c] = static_cast<float>(data.mean[c]);
-    if (!data.std.empty()) norm.std[c] = static_cast<float>(data.std[c]);
-  }
-  return norm;
-}
 namespace {
 
 void require(bool ok, const std::string& message) {

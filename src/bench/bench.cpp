@@ -12,7 +12,7 @@
 #include "relnet/augment/pipeline.h"
 #include "relnet/config.h"
 #include "relnet/data/dataset.h"
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "relnet/data/info.h"
+#include "relnet/train/distributed.h"
 #include "relnet/util/runtime.h"
 #include "relnet/util/system_info.h"
 
@@ -25,7 +27,10 @@ void setup_info(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", opts->json, "Print the report as JSON");
   cmd->callback([opts, &exit_code] {
     set_threads(opts->threads);
-    const auto report = system_info(opts->roots);
+    auto report = system_info();
+    report["distributed"] = distributed_available();
+    report["datasets"] = nlohmann::json::array();
+    for (const auto& root : opts->roots) report["datasets"].push_back(datasets_found(root));
     if (opts->json) {
       std::cout << report.dump(2) << std::endl;
     } else {

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   relnet::prefer_thread_settings(argc, argv);  // may restart the program: first
   relnet::keep_freed_memory();
   relnet::install_stop_handlers();
-  relnet::init_logging(spdlog::level::info, relnet::ProgressMode::kAuto);
+  relnet::init_logging("info", relnet::ProgressMode::kAuto);
 
   CLI::App app{"relnet: self-supervised relational reasoning (Patacchiola & Storkey, 2020).\n"
                "Train a CNN backbone without labels, then measure what it learned."};
@@ -30,9 +30,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "bar", "lines"}));
   app.footer("Exit codes: 0 ok, 1 bad input or failure, 2 usage error, 130 interrupted.");
   app.parse_complete_callback([&] {
-    relnet::init_logging(
-        common.quiet ? spdlog::level::warn : spdlog::level::from_str(common.log_level),
-        relnet::parse_progress_mode(common.progress));
+    relnet::init_logging(common.quiet ? "warn" : common.log_level,
+                         relnet::parse_progress_mode(common.progress));
   });
 
   int exit_code = relnet::cli::kExitOk;

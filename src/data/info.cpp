@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "relnet/data/dataset.h"
+#include "relnet/data/packed.h"
 
 namespace relnet {
 
@@ -117,6 +119,36 @@ std::string format_dataset_info(const json& info) {
   }
   o << "  files intact: " << (info["intact"].get<bool>() ? "yes" : "NO") << "\n";
   return o.str();
+}
+
+json datasets_found(const std::string& root) {
+  json found = json::array();
+  std::error_code ec;
+  const bool exists = std::filesystem::is_directory(root, ec);
+  if (exists && is_pack(root)) {
+    try {
+      const PackInfo pack = read_pack_info(root);
+      json splits = json::array();
+      for (const auto& [split, _] : pack.splits) splits.push_back(to_string(split));
+      found.push_back({{"dataset", "packed"}, {"source", pack.source}, {"splits", splits}});
+    } catch (const std::exception&) {
+      // a damaged manifest: nothing found (data info names the problem)
+    }
+    return {{"root", root}, {"exists", exists}, {"found", found}};
+  }
+  for (const DatasetSpec& spec : dataset_specs()) {
+    if (spec.num_classes == 0 || !exists) continue;  // image folders and packs: not scanned
+    json splits = json::array();
+    for (const Split split : spec.splits) {
+      try {
+        (void)load_dataset(spec.name, root, split, /*subset=*/1);
+        splits.push_back(to_string(split));
+      } catch (const std::exception&) {
+      }
+    }
+    if (!splits.empty()) found.push_back({{"dataset", spec.name}, {"splits", splits}});
+  }
+  return {{"root", root}, {"exists", exists}, {"found", found}};
 }
 
 std::string format_pack_report(const json& report) {

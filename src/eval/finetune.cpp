@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "relnet/augment/pipeline.h"
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"

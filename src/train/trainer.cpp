@@ -14,7 +14,7 @@
 
 #include "relnet/augment/pipeline.h"
 #include "relnet/data/dataset.h"
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 #include "relnet/models/backbone.h"
 #include "relnet/methods/method.h"
 #include "relnet/train/checkpoint.h"

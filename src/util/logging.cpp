@@ -2,6 +2,7 @@
 #include "relnet/util/logging.h"
 
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <sys/ioctl.h>
@@ -75,7 +76,7 @@ struct LoggingState {
   std::shared_ptr<StatusConsoleSink> console;
   ProgressMode mode = ProgressMode::kAuto;
   spdlog::level::level_enum console_level = spdlog::level::info;
-  std::vector<LogFile*> files;
+  std::vector<LogFile::Sinks*> files;  // of every LogFile alive
 };
 
 LoggingState& state() {
@@ -92,7 +93,9 @@ ProgressMode parse_progress_mode(const std::string& name) {
   throw std::invalid_argument("progress mode must be auto | bar | lines, got '" + name + "'");
 }
 
-void init_logging(spdlog::level::level_enum level, ProgressMode mode) {
+namespace {
+
+void install_console(spdlog::level::level_enum level, ProgressMode mode) {
   auto& s = state();
   s.console = std::make_shared<StatusConsoleSink>();
   s.mode = mode;
@@ -103,10 +106,21 @@ void init_logging(spdlog::level::level_enum level, ProgressMode mode) {
   spdlog::set_default_logger(logger);
 }
 
+}  // namespace
+
+void init_logging(const std::string& level, ProgressMode mode) {
+  const auto parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off") {
+    throw std::invalid_argument("log level must be trace | debug | info | warn | error | off, got '" +
+                                level + "'");
+  }
+  install_console(parsed, mode);
+}
+
 void quiet_console_for_rank(int rank) {
   auto& s = state();
   const auto level = std::max(s.console_level, spdlog::level::warn);
-  init_logging(level, ProgressMode::kLines);
+  install_console(level, ProgressMode::kLines);
   s.console->set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] %^%l%$ %v");
 }
 
@@ -140,7 +154,12 @@ void clear_status_line() {
   if (state().console) state().console->clear_status();
 }
 
-LogFile::LogFile(const std::string& path, bool append) : path_(path) {
+struct LogFile::Sinks {
+  std::shared_ptr<spdlog::sinks::sink> file;
+  std::shared_ptr<spdlog::logger> file_only;  // writes to `file` alone
+};
+
+LogFile::LogFile(const std::string& path, bool append) : path_(path), sinks_(std::make_unique<Sinks>()) {
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> sink;
   try {
     sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/!append);
@@ -154,31 +173,27 @@ LogFile::LogFile(const std::string& path, bool append) : path_(path) {
   const auto file_level = std::min(logger.level(), spdlog::level::info);
   sink->set_level(file_level);
   logger.set_level(file_level);
-  sink_ = sink;
-  logger.sinks().push_back(sink_);
-  file_only_ = std::make_shared<spdlog::logger>("relnet-file", sink_);
-  file_only_->set_level(file_level);
-  file_only_->flush_on(spdlog::level::trace);
+  sinks_->file = sink;
+  logger.sinks().push_back(sink);
+  sinks_->file_only = std::make_shared<spdlog::logger>("relnet-file", sink);
+  sinks_->file_only->set_level(file_level);
+  sinks_->file_only->flush_on(spdlog::level::trace);
   spdlog::default_logger()->flush_on(spdlog::level::info);
-  state().files.push_back(this);
+  state().files.push_back(sinks_.get());
 }
 
 LogFile::~LogFile() {
   auto& files = state().files;
-  files.erase(std::remove(files.begin(), files.end(), this), files.end());
+  files.erase(std::remove(files.begin(), files.end(), sinks_.get()), files.end());
   auto& sinks = spdlog::default_logger()->sinks();
   for (auto it = sinks.begin(); it != sinks.end(); ++it) {
-    if (*it == sink_) {
+    if (*it == sinks_->file) {
       sinks.erase(it);
       break;
     }
   }
   spdlog::default_logger()->set_level(static_cast<spdlog::level::level_enum>(previous_level_));
-  sink_->flush();
-}
-
-void LogFile::write_only_here(spdlog::level::level_enum level, const std::string& message) {
-  file_only_->log(level, message);
+  sinks_->file->flush();
 }
 
 }  // namespace relnet
@@ -190,7 +205,8 @@ void log_periodic(const std::string& message) {
     spdlog::info("{}", message);
     return;
   }
-  for (LogFile* f : state().files) f->write_only_here(spdlog::level::info, message);
+  // Written to the open log files only: the console shows the bar instead.
+  for (LogFile::Sinks* f : state().files) f->file_only->info(message);
 }
 
 }  // namespace relnet

@@ -20,8 +20,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "relnet/data/dataset.h"
-#include "relnet/train/distributed.h"
 #include "relnet/util/runtime.h"
 #include "relnet/util/version.h"
 
@@ -105,7 +103,7 @@ BlasInfo blas_info() {
   return info;
 }
 
-json system_info(const std::vector<std::string>& data_roots) {
+json system_info() {
   json devices = json::array({json{{"type", "cpu"}}});
   const bool cuda = torch::cuda::is_available();
   if (cuda) {
@@ -114,25 +112,6 @@ json system_info(const std::vector<std::string>& data_roots) {
     }
   }
   const BlasInfo blas = blas_info();
-  json datasets = json::array();
-  for (const auto& root : data_roots) {
-    json found = json::array();
-    for (const DatasetSpec& spec : dataset_specs()) {
-      if (spec.num_classes == 0) continue;  // image folders: any folder, not detected
-      json splits = json::array();
-      for (Split split : spec.splits) {
-        try {
-          (void)load_dataset(spec.name, root, split, /*subset=*/1);
-          splits.push_back(to_string(split));
-        } catch (const std::exception&) {
-        }
-      }
-      if (!splits.empty()) found.push_back({{"dataset", spec.name}, {"splits", splits}});
-    }
-    datasets.push_back({{"root", root},
-                        {"exists", std::filesystem::is_directory(root)},
-                        {"found", found}});
-  }
   return json{
       {"relnet", {{"version", version()}, {"git_commit", git_commit()}}},
       {"libtorch", TORCH_VERSION},
@@ -142,7 +121,6 @@ json system_info(const std::vector<std::string>& data_roots) {
         {"hardware", hardware_threads()},
         {"openmp_wait_policy", openmp_wait_policy()}}},
       {"cuda_available", cuda},
-      {"distributed", distributed_available()},
       {"devices", devices},
       {"blas",
        {{"kind", blas.kind},
@@ -150,8 +128,7 @@ json system_info(const std::vector<std::string>& data_roots) {
         {"optimized", blas.optimized},
         {"sgemm_gflops", blas.gflops},
         {"threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS")
-                                                         : "default"}}},
-      {"datasets", datasets},
+                                                         : "default"}}}
   };
 }
 
@@ -171,9 +148,12 @@ std::string format_system_info(const json& info) {
   }
   s << "devices   " << devs << (info["cuda_available"].get<bool>() ? "" : " (no CUDA device)")
     << "\n";
-  s << "parallel  " << (info["distributed"].get<bool>() ? "c10d/Gloo data parallelism (relnet launch)"
-                                                        : "no distributed training (built without Gloo)")
-    << "\n";
+  if (info.contains("distributed")) {
+    s << "parallel  "
+      << (info["distributed"].get<bool>() ? "c10d/Gloo data parallelism (relnet launch)"
+                                          : "no distributed training (built without Gloo)")
+      << "\n";
+  }
   const auto& b = info["blas"];
   s << "blas      " << b["kind"].get<std::string>() << " ("
     << (b["library"].get<std::string>().empty() ? "library not found"
@@ -182,7 +162,7 @@ std::string format_system_info(const json& info) {
     << (b["threads"] == "default" ? std::string("its default threads")
                                   : b["threads"].get<std::string>() + " thread(s)")
     << (b["optimized"].get<bool>() ? "" : "  <-- NOT OPTIMIZED") << "\n";
-  for (const auto& r : info["datasets"]) {
+  for (const auto& r : info.value("datasets", json::array())) {
     s << "data root " << r["root"].get<std::string>();
     if (!r["exists"].get<bool>()) {
       s << ": no such folder\n";

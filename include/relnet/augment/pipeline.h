@@ -10,16 +10,12 @@
 
 #include <cstdint>
 
+#include "relnet/augment/augment_config.h"
 #include "relnet/augment/transforms.h"
-#include "relnet/config.h"
 #include "relnet/data/dataset.h"
 #include "relnet/util/rng.h"
 
 namespace relnet {
-
-// The normalization a config asks for: data.mean and data.std where given,
-// else the dataset's default (REFERENCE.md).
-Normalization effective_normalization(const DataConfig& data);
 
 // How one view is drawn from an image (all end in to-float and Normalize):
 //  kRelational: RandomResizedCrop -> flip -> colour jitter -> grayscale (the

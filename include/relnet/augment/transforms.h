@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "relnet/config.h"
+#include "relnet/augment/augment_config.h"
 #include "relnet/data/dataset.h"
 #include "relnet/util/rng.h"
 

@@ -29,6 +29,12 @@ std::pair<std::array<double, 3>, std::array<double, 3>> channel_stats(const torc
 // Human-readable lines of a dataset_info report.
 std::string format_dataset_info(const nlohmann::json& info);
 
+// What `relnet info` reports of a data root: {root, exists, found: [{dataset,
+// splits}]}, every dataset of fixed format (not image folders, which any
+// folder could be) with the splits whose files load there; a pack at `root`
+// is reported as {dataset: "packed", source, splits}.
+nlohmann::json datasets_found(const std::string& root);
+
 // Human-readable lines of a pack_report (data/packed.h).
 std::string format_pack_report(const nlohmann::json& report);
 

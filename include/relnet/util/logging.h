@@ -1,10 +1,10 @@
 // Console and file logging: spdlog's default logger writes to stdout (in
 // colour on a terminal) and, during a run, also to the run's log file. On a
 // terminal a single status line (the progress bar) stays at the bottom: log
-// lines are printed above it and it is redrawn after them.
+// lines are printed above it and it is redrawn after them. Messages are
+// logged with spdlog (include <spdlog/spdlog.h> where you log); this header
+// keeps spdlog out of its own interface.
 #pragma once
-
-#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
@@ -21,9 +21,10 @@ enum class ProgressMode { kAuto, kBar, kLines };
 ProgressMode parse_progress_mode(const std::string& name);
 
 // Installs the default logger (console sink with the status line) at
-// `level` with the given console progress mode. Call once in main; may be
-// called again (tests).
-void init_logging(spdlog::level::level_enum level, ProgressMode mode);
+// `level` ("trace" | "debug" | "info" | "warn" | "error" | "off") with the
+// given console progress mode. Call once in main; may be called again
+// (tests). Throws std::invalid_argument for another level name.
+void init_logging(const std::string& level, ProgressMode mode);
 
 // For ranks other than 0 of a data-parallel job: the console shows only
 // warnings and errors, each prefixed with "[rank N]", and no bar.
@@ -57,17 +58,13 @@ class LogFile {
   LogFile(const LogFile&) = delete;
   LogFile& operator=(const LogFile&) = delete;
 
-  // Writes a line to this file only (not the console): the periodic
-  // progress lines a terminal shows as a bar instead.
-  void write_only_here(spdlog::level::level_enum level, const std::string& message);
-
   const std::string& path() const { return path_; }
+
+  struct Sinks;  // spdlog's file sink and a logger writing to it alone
 
  private:
   std::string path_;
-  std::shared_ptr<spdlog::sinks::sink> sink_;
-  std::shared_ptr<spdlog::logger> file_only_;
+  std::unique_ptr<Sinks> sinks_;
   int previous_level_ = 0;
 };
-
 }  // namespace relnet

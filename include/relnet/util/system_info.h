@@ -1,5 +1,6 @@
-// `relnet info`: what relnet runs on. Versions, devices, threads, the BLAS
-// library LibTorch calls (and how fast it is), and the datasets found.
+// `relnet info`: what relnet runs on. Versions, devices, threads and the
+// BLAS library LibTorch calls (and how fast it is). The command adds what
+// lives in higher layers (datasets found, data parallelism) to the report.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,13 +25,14 @@ BlasInfo blas_info();
 // -> reference (Debian's netlib package), and so on.
 std::string blas_kind(const std::string& library_path);
 
-// The whole report: relnet (version, commit), libtorch, opencv, threads
-// (intra-op, hardware), devices (cpu, and cuda count and names), distributed
-// (whether c10d/Gloo is built in), blas, and
-// datasets: for each data root, every dataset whose files load there.
-nlohmann::json system_info(const std::vector<std::string>& data_roots);
+// The machine's report: relnet (version, commit), libtorch, opencv, threads
+// (intra-op, hardware, OpenMP wait policy), cuda_available, devices (cpu,
+// and each cuda device) and blas.
+nlohmann::json system_info();
 
-// Human-readable lines of a system_info report.
+// Human-readable lines of a system_info report, plus, where the report has
+// them, "distributed" (bool: c10d/Gloo built in) and "datasets" (an array of
+// datasets_found reports, data/info.h).
 std::string format_system_info(const nlohmann::json& info);
 
 }  // namespace relnet

@@ -1,5 +1,5 @@
 // Ordered, prefetching view batcher.
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 
 #include <stdexcept>
 

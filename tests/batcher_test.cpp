@@ -1,4 +1,4 @@
-#include "relnet/data/loader.h"
+#include "relnet/augment/batcher.h"
 
 #include <gtest/gtest.h>
 
