@@ -4,7 +4,8 @@
 
 #include <vector>
 
-#include "relnet/util/batchnorm.h"
+#include "kernels/batchnorm.h"
+#include "kernels/simd.h"
 #include "relnet/util/parallel.h"
 
 namespace relnet {

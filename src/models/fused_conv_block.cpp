@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "relnet/util/batchnorm.h"
+#include "kernels/batchnorm.h"
+#include "kernels/vec16.h"
 #include "relnet/util/parallel.h"
-#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {

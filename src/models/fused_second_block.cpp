@@ -1,5 +1,5 @@
 // Fused conv3x3 (8 -> 16) -> BatchNorm2d -> ReLU -> AvgPool2d(2) for Conv4's
-// second block, on 16-float vectors (util/vec16.h).
+// second block, on 16-float vectors (src/kernels/vec16.h).
 //
 // Layouts. A row of the convolution's output y is kept in blocks of 16
 // columns, one vector each, in the natural order: y is (N, 16, H, R), R = 16
@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/batchnorm.h"
+#include "kernels/vec16.h"
 #include "relnet/models/fused_conv_block.h"
-#include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
-#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {

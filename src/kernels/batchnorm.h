@@ -1,5 +1,5 @@
 // Bookkeeping shared by relnet's fused kernels that stand in for LibTorch's
-// BatchNorm modules in training mode.
+// BatchNorm modules in training mode. Private to relnet_core.
 #pragma once
 
 #include <torch/torch.h>

@@ -1,4 +1,5 @@
-// Vectorised variants of relnet's CPU kernels, chosen at load time.
+// Vectorised variants of relnet's CPU kernels, chosen at load time. Private
+// to relnet_core (src/kernels is not an include folder of relnet's users).
 #pragma once
 
 // A kernel marked RELNET_SIMD is compiled for AVX-512, AVX2 and the x86-64
