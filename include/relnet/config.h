@@ -57,8 +57,12 @@ struct ModelConfig {
   /// paper's code does, instead of projecting every view once. Same loss and
   /// gradients within float rounding, slower: for checking, not for use.
   bool pairs_matrix = false;
-  /// relnet's fused CPU kernels (Conv4's BatchNorm -> ReLU -> pooling, the
-  /// relation head over all pairs) instead of LibTorch's modules.
+  /// relnet's fused CPU kernels instead of LibTorch's modules while training
+  /// in float32 on a CPU: Conv4's first and second blocks whole (convolution
+  /// included), its later blocks' BatchNorm -> ReLU -> pooling, and the
+  /// relation head's BatchNorm -> LeakyReLU -> Linear over all pairs (with
+  /// cat's view projections split by rows over the threads, in evaluation
+  /// too). Other backbones always run LibTorch's modules.
   bool fused = true;
 };
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <utility>
 
-#include "relnet/util/simd.h"
+#include "kernels/simd.h"
 
 namespace relnet {
 namespace {

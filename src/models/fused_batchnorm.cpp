@@ -4,7 +4,9 @@
 
 #include <vector>
 
-#include "relnet/util/batchnorm.h"
+#include "kernels/batchnorm.h"
+#include "kernels/float_cpu.h"
+#include "kernels/simd.h"
 #include "relnet/util/parallel.h"
 
 namespace relnet {
@@ -160,8 +162,7 @@ RELNET_SIMD void backward_sums(const float* __restrict x, const float* __restric
       if (sh.global ? h == 0 : h % 2 == 0 || h >= 2 * sh.Ho()) spread_gradient(g, sh, n, h, spread);
       const float* __restrict line = x + (n * sh.H + h) * L;
       for (int64_t j = 0; j < L; ++j) {
-        const float gj = spread[j];
-        const float du = line[j] * scale[j] + shift[j] > 0.f ? gj : 0.f;
+        const float du = relu_gated(line[j], scale[j], shift[j], spread[j]);
         s[j] += du;
         q[j] += du * ((line[j] - mean[j]) * invstd[j]);
       }
@@ -172,7 +173,8 @@ RELNET_SIMD void backward_sums(const float* __restrict x, const float* __restric
 }
 
 // Backward, second pass: dx = gamma * invstd * (du - mean(du) - xhat *
-// mean(du * xhat)) = a * du - b - c * xhat with per-channel a, b, c.
+// mean(du * xhat)) = a * du - b - c * xhat with per-channel a = scale, b, c
+// (BatchNormGradient).
 RELNET_SIMD void backward_dx(const float* __restrict x, const float* __restrict g,
                              float* __restrict dx, int64_t n0, int64_t n1, const Shape& sh,
                              const Tiled& t, float* __restrict spread) {
@@ -192,8 +194,7 @@ RELNET_SIMD void backward_dx(const float* __restrict x, const float* __restrict 
       const float* __restrict line = x + offset;
       float* __restrict out = dx + offset;
       for (int64_t j = 0; j < L; ++j) {
-        const float gj = spread[j];
-        const float du = line[j] * scale[j] + shift[j] > 0.f ? gj : 0.f;
+        const float du = relu_gated(line[j], scale[j], shift[j], spread[j]);
         out[j] = a[j] * du - b[j] - c[j] * ((line[j] - mean[j]) * invstd[j]);
       }
     }
@@ -213,15 +214,6 @@ Shape shape_of(const Tensor& x, bool global) {
 
 // Channels-last view as (N*H*W, C) rows; the tensor keeps the memory alive.
 Tensor rows_of(const Tensor& x) { return x.contiguous(at::MemoryFormat::ChannelsLast); }
-
-// Per-channel scale = gamma * invstd and shift = beta - mean * scale.
-void affine_of(const float* gamma, const float* beta, const float* mean, const float* invstd,
-               int64_t C, float* scale, float* shift) {
-  for (int64_t c = 0; c < C; ++c) {
-    scale[c] = gamma[c] * invstd[c];
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
-}
 
 class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
  public:
@@ -251,8 +243,8 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
 
     std::vector<float> scale(C), shift(C);
     const Tensor g32 = gamma.contiguous(), b32 = beta.contiguous();
-    affine_of(g32.data_ptr<float>(), b32.data_ptr<float>(), mean.data_ptr<float>(),
-              invstd.data_ptr<float>(), C, scale.data(), shift.data());
+    batchnorm_affine(g32.data_ptr<float>(), b32.data_ptr<float>(), mean.data_ptr<float>(),
+                     invstd.data_ptr<float>(), C, scale.data(), shift.data());
     Tensor out = torch::empty({sh.N, C, sh.Ho(), sh.Wo()},
                               x.options().memory_format(at::MemoryFormat::ChannelsLast));
     float* op = out.data_ptr<float>();
@@ -284,12 +276,11 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     const float* gp = g.data_ptr<float>();
     const float* xp = x.data_ptr<float>();
 
-    std::vector<float> scale(C), shift(C);
-    affine_of(gamma.data_ptr<float>(), beta.data_ptr<float>(), mean, invstd, C, scale.data(),
-              shift.data());
+    BatchNormGradient bn = batchnorm_gradient_constants(gamma.data_ptr<float>(),
+                                                        beta.data_ptr<float>(), mean, invstd, C);
     const int64_t L = sh.W * C;
-    Tiled t{tile(scale.data(), C, sh.W),
-            tile(shift.data(), C, sh.W),
+    Tiled t{tile(bn.scale.data(), C, sh.W),
+            tile(bn.shift.data(), C, sh.W),
             tile(mean, C, sh.W),
             tile(invstd, C, sh.W),
             {},
@@ -302,22 +293,11 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
       backward_sums(xp, gp, n0, n1, sh, t, &scratch[3 * k * L], &scratch[(3 * k + 1) * L],
                     &scratch[(3 * k + 2) * L], &sums[2 * k * C], &sums[(2 * k + 1) * C]);
     });
-    Tensor dgamma = torch::empty({C}, gamma.options());
-    Tensor dbeta = torch::empty({C}, gamma.options());
-    std::vector<float> a(C), b(C), cc(C);
-    std::vector<double> sum_du, sum_du_xhat;
-    total_chunk_sums(sums, chunks, C, sum_du, sum_du_xhat);
-    for (int64_t c = 0; c < C; ++c) {
-      const double s = sum_du[c], q = sum_du_xhat[c];
-      dbeta.data_ptr<float>()[c] = static_cast<float>(s);
-      dgamma.data_ptr<float>()[c] = static_cast<float>(q);
-      a[c] = scale[c];
-      b[c] = static_cast<float>(scale[c] * s / static_cast<double>(M));
-      cc[c] = static_cast<float>(scale[c] * q / static_cast<double>(M));
-    }
-    t.a = tile(a.data(), C, sh.W);
-    t.b = tile(b.data(), C, sh.W);
-    t.c = tile(cc.data(), C, sh.W);
+    Tensor dgamma, dbeta;
+    batchnorm_backward_totals(sums, chunks, static_cast<double>(M), bn, dgamma, dbeta);
+    t.a = t.scale;
+    t.b = tile(bn.b.data(), C, sh.W);
+    t.c = tile(bn.c.data(), C, sh.W);
     Tensor dx = torch::empty_like(x, x.options().memory_format(at::MemoryFormat::ChannelsLast));
     float* dxp = dx.data_ptr<float>();
     parallel_chunks(sh.N, chunks, [&](int64_t k, int64_t n0, int64_t n1) {
@@ -330,18 +310,14 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
 }  // namespace
 
 bool fused_batchnorm_applies(const torch::Tensor& x) {
-  return x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+  return x.dim() == 4 && is_float_cpu(x);
 }
 
 torch::Tensor batchnorm_relu_pool(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
                                   FusedPool pool) {
   TORCH_CHECK(fused_batchnorm_applies(x), "fused BatchNorm takes 4-D float32 CPU tensors, got ",
               x.sizes(), " ", x.scalar_type(), " on ", x.device());
-  TORCH_CHECK(bn.options.affine() && bn.options.track_running_stats(),
-              "fused BatchNorm needs an affine BatchNorm2d that tracks running statistics");
-  TORCH_CHECK(x.size(1) == bn.options.num_features(), "BatchNorm2d of ", bn.options.num_features(),
-              " channels given ", x.size(1));
-  const double momentum = count_batchnorm_step(bn.num_batches_tracked, bn.options.momentum());
+  const double momentum = start_batchnorm2d_step(bn, x.size(1));
   return BatchNormReluPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
                                   bn.options.eps(), pool == FusedPool::kGlobal);
 }

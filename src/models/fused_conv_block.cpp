@@ -18,9 +18,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "relnet/util/batchnorm.h"
+#include "kernels/batchnorm.h"
+#include "kernels/float_cpu.h"
+#include "kernels/vec16.h"
 #include "relnet/util/parallel.h"
-#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {
@@ -254,7 +255,7 @@ RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restric
           const vec gv = load(grow + b * kLanes);
           for (int64_t p = 0; p < 2; ++p) {
             const vec yv = load(row + (2 * b + p) * kLanes);
-            const vec du = yv * sc + sh > 0.f ? gv : vec{};
+            const vec du = relu_gated(yv, sc, sh, gv);
             s += du;
             q += du * ((yv - mean) * invstd);
           }
@@ -308,8 +309,8 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
         for (int64_t b = 0; b < g.blocks; ++b) {
           const vec gv = h < 2 * Ho ? load(gp + (c * Ho + h / 2) * half + b * kLanes) : vec{};
           const vec ye = load(row + 2 * b * kLanes), yo = load(row + (2 * b + 1) * kLanes);
-          vec de = sc * (ye * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * ye;  // even columns
-          vec dd = sc * (yo * sc + sh > 0.f ? gv : vec{}) + k0 + k1 * yo;  // odd columns
+          vec de = batchnorm_input_gradient(relu_gated(ye, sc, sh, gv), ye, sc, k0, k1);  // even
+          vec dd = batchnorm_input_gradient(relu_gated(yo, sc, sh, gv), yo, sc, k0, k1);  // odd
           if (b == g.blocks - 1) {
             de *= last_even;
             dd *= last_odd;
@@ -415,10 +416,8 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
 
     const Tensor g32 = gamma.contiguous(), b32 = beta.contiguous();
     std::vector<float> scale(kCo), shift(kCo);
-    for (int64_t c = 0; c < kCo; ++c) {
-      scale[c] = g32.data_ptr<float>()[c] * m.invstd.data_ptr<float>()[c];
-      shift[c] = b32.data_ptr<float>()[c] - m.mean.data_ptr<float>()[c] * scale[c];
-    }
+    batchnorm_affine(g32.data_ptr<float>(), b32.data_ptr<float>(), m.mean.data_ptr<float>(),
+                     m.invstd.data_ptr<float>(), kCo, scale.data(), shift.data());
     Tensor out = torch::empty({g.N, kCo, g.Ho(), g.Wo()}, x.options());
     float* op = out.data_ptr<float>();
     std::vector<float> pooled(chunks * g.pooled_size());
@@ -473,10 +472,6 @@ class ConvBatchNormReluPool : public torch::autograd::Function<ConvBatchNormRelu
   }
 };
 
-bool is_float_cpu(const Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
-}
-
 }  // namespace
 
 bool is_same_size_conv3x3(const torch::nn::Conv2dImpl& conv) {
@@ -487,8 +482,7 @@ bool is_same_size_conv3x3(const torch::nn::Conv2dImpl& conv) {
          (**padding)[1] == 1 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 &&
          o.groups() == 1 && !o.bias() &&
          c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr &&
-         conv.weight.defined() && conv.weight.device().is_cpu() &&
-         conv.weight.scalar_type() == torch::kFloat32;
+         is_float_cpu(conv.weight);
 }
 
 bool fused_conv_block_applies(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
@@ -506,11 +500,7 @@ torch::Tensor conv_batchnorm_relu_pool(const torch::Tensor& x, torch::nn::Conv2d
               kMaxCin, " to ", kCo, " channels; got input ", x.sizes(), " ", x.scalar_type(),
               " on ", x.device(), " for ", conv.options.in_channels(), " -> ",
               conv.options.out_channels(), " channels");
-  TORCH_CHECK(bn.options.affine() && bn.options.track_running_stats(),
-              "fused BatchNorm needs an affine BatchNorm2d that tracks running statistics");
-  TORCH_CHECK(bn.options.num_features() == kCo, "BatchNorm2d of ", bn.options.num_features(),
-              " channels after a convolution to ", kCo);
-  const double momentum = count_batchnorm_step(bn.num_batches_tracked, bn.options.momentum());
+  const double momentum = start_batchnorm2d_step(bn, kCo);
   return ConvBatchNormReluPool::apply(x, conv.weight, bn.weight, bn.bias, bn.running_mean,
                                       bn.running_var, momentum, bn.options.eps());
 }

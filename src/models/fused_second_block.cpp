@@ -1,5 +1,5 @@
 // Fused conv3x3 (8 -> 16) -> BatchNorm2d -> ReLU -> AvgPool2d(2) for Conv4's
-// second block, on 16-float vectors (util/vec16.h).
+// second block, on 16-float vectors (src/kernels/vec16.h).
 //
 // Layouts. A row of the convolution's output y is kept in blocks of 16
 // columns, one vector each, in the natural order: y is (N, 16, H, R), R = 16
@@ -21,10 +21,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/batchnorm.h"
+#include "kernels/float_cpu.h"
+#include "kernels/vec16.h"
 #include "relnet/models/fused_conv_block.h"
-#include "relnet/util/batchnorm.h"
 #include "relnet/util/parallel.h"
-#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {
@@ -302,7 +303,7 @@ RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restric
         const float* row = y + ((n * kCo + c) * g.H + h) * R;
         for (int64_t b = 0; b < g.blocks; ++b) {
           const vec yv = load(row + b * kLanes);
-          const vec du = yv * sc + sh > 0.f ? spread_at(gp, g, c, h, b) : vec{};
+          const vec du = relu_gated(yv, sc, sh, spread_at(gp, g, c, h, b));
           s += du;
           q += du * ((yv - mean) * invstd);
         }
@@ -340,7 +341,8 @@ RELNET_INLINE void dy_taps(const float* __restrict y, const Geometry& g, const B
       const float* row = y + ((n * kCo + c) * g.H + h) * R;
       const auto dy = [&](int64_t b) __attribute__((always_inline)) {
         const vec yv = load(row + b * kLanes);
-        const vec d = sc * (yv * sc + sh > 0.f ? spread_at(gp, g, c, h, b) : vec{}) + k0 + k1 * yv;
+        const vec du = relu_gated(yv, sc, sh, spread_at(gp, g, c, h, b));
+        const vec d = batchnorm_input_gradient(du, yv, sc, k0, k1);
         return b == g.blocks - 1 ? d * mask : d;
       };
       write_tap_row<true>(dy, g.blocks, out + ((c * (g.H + 2) + h + 1) * g.blocks) * 3);
@@ -518,10 +520,6 @@ class SecondBlock : public torch::autograd::Function<SecondBlock> {
   }
 };
 
-bool is_float_cpu(const Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
-}
-
 }  // namespace
 
 bool fused_second_block_applies(const torch::Tensor& x, const torch::nn::Conv2dImpl& conv) {
@@ -538,11 +536,7 @@ torch::Tensor fused_second_block(const torch::Tensor& x, torch::nn::Conv2dImpl& 
               kCo, " channels; got input ", x.sizes(), " ", x.scalar_type(), " on ", x.device(),
               " for ", conv.options.in_channels(), " -> ", conv.options.out_channels(),
               " channels");
-  TORCH_CHECK(bn.options.affine() && bn.options.track_running_stats(),
-              "fused BatchNorm needs an affine BatchNorm2d that tracks running statistics");
-  TORCH_CHECK(bn.options.num_features() == kCo, "BatchNorm2d of ", bn.options.num_features(),
-              " channels after a convolution to ", kCo);
-  const double momentum = count_batchnorm_step(bn.num_batches_tracked, bn.options.momentum());
+  const double momentum = start_batchnorm2d_step(bn, kCo);
   return SecondBlock::apply(x, conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var,
                             momentum, bn.options.eps());
 }

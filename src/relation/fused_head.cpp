@@ -14,9 +14,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "relnet/util/batchnorm.h"
+#include "kernels/batchnorm.h"
+#include "kernels/float_cpu.h"
+#include "kernels/vec16.h"
 #include "relnet/util/parallel.h"
-#include "relnet/util/vec16.h"
 
 namespace relnet {
 namespace {
@@ -307,12 +308,7 @@ class FusedPairHead : public torch::autograd::Function<FusedPairHead> {
     });
     const Tensor var = torch::from_blob(sq.data(), {Hp}, opts64).narrow(0, 0, H) / double(P);
     const Tensor invstd = padded_vector(var.add(eps).rsqrt_().to(torch::kFloat32), S);
-    {  // running statistics, as BatchNorm1d in training mode
-      torch::NoGradGuard no_grad;
-      running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()), momentum);
-      running_var.mul_(1 - momentum)
-          .add_((var * (double(P) / double(P - 1))).to(running_var.dtype()), momentum);
-    }
+    update_running_statistics(running_mean, running_var, mean, var, P, momentum);  // as BatchNorm1d
     // xhat_p = xa[l_p] + xb[r_p]: the normalised hidden row of pair p.
     xa.mul_(invstd);
     xb.mul_(invstd);
@@ -444,9 +440,8 @@ class ViewProjections : public torch::autograd::Function<ViewProjections> {
 }  // namespace
 
 bool fused_pair_head_applies(const torch::Tensor& left, const torch::Tensor& right) {
-  return left.dim() == 2 && right.sizes() == left.sizes() && left.device().is_cpu() &&
-         right.device().is_cpu() && left.scalar_type() == torch::kFloat32 &&
-         right.scalar_type() == torch::kFloat32;
+  return left.dim() == 2 && right.sizes() == left.sizes() && is_float_cpu(left) &&
+         is_float_cpu(right);
 }
 
 torch::Tensor fused_pair_head(const torch::Tensor& left, const torch::Tensor& right,
@@ -473,8 +468,7 @@ torch::Tensor fused_pair_head(const torch::Tensor& left, const torch::Tensor& ri
 
 bool view_projections_apply(const torch::Tensor& features, const torch::Tensor& weight) {
   return features.dim() == 2 && weight.dim() == 2 && weight.size(1) == 2 * features.size(1) &&
-         features.device().is_cpu() && weight.device().is_cpu() &&
-         features.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32;
+         is_float_cpu(features) && is_float_cpu(weight);
 }
 
 std::pair<torch::Tensor, torch::Tensor> view_projections(const torch::Tensor& features,

@@ -31,9 +31,12 @@ class BackboneImpl : public torch::nn::Module {
   // Channels of that map.
   virtual int64_t first_map_channels() const = 0;
 
-  // relnet's fused CPU kernels (models/fused_batchnorm.h) where the backbone
-  // has them (Conv4 while training), or LibTorch's modules throughout: the
-  // same results within float rounding. On by default.
+  // relnet's fused CPU kernels where the backbone has them (Conv4 while
+  // training in float32 on a CPU: models/fused_conv_block.h for the first
+  // block, models/fused_second_block.h for the second, models/
+  // fused_batchnorm.h for the later blocks' BatchNorm -> ReLU -> pooling), or
+  // LibTorch's modules throughout: the same results within float rounding.
+  // On by default; the ResNets have no fused kernels and ignore it.
   void set_fused(bool on) { fused_ = on; }
   bool fused() const { return fused_; }
 

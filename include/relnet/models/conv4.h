@@ -1,8 +1,13 @@
 // Conv4: 4 x [conv3x3 (no bias) -> BN -> ReLU -> AvgPool2], channels 8, 16,
 // 32, 64, the last pool global. 24,648 parameters, feature D = 64. While
-// training on CPU in float32 (and fused(), the default), each block's
-// BN -> ReLU -> pool runs as one kernel (models/fused_batchnorm.h), and the
-// first block, convolution included, as one (models/fused_conv_block.h).
+// training on CPU in float32 (and fused(), the default), the first block,
+// convolution included, runs as one kernel (models/fused_conv_block.h), the
+// second block likewise (models/fused_second_block.h), and the third and
+// fourth blocks' BN -> ReLU -> pool as one kernel each
+// (models/fused_batchnorm.h), after LibTorch's convolution. Where the first
+// block's kernel does not apply (more than 4 input channels, an input that
+// needs a gradient), the first two blocks run that way too (LibTorch's
+// convolution, then the fused BN -> ReLU -> pool).
 #pragma once
 
 #include <torch/torch.h>

@@ -22,10 +22,11 @@ class RelationHeadImpl : public torch::nn::Module {
   // W_a f_i + W_b f_j (cat; W f_i + W f_j for sum, half that for mean), so
   // every view is projected once (K*B rows, not K(K-1)B) and the two
   // projections of each pair are added. `max` takes the straightforward path.
-  // While training on CPU in float32 (and fused(), the default), the pairs'
-  // BatchNorm -> LeakyReLU -> Linear runs as one kernel that never stores
-  // the (P, hidden) matrix, and cat's two projections are split by rows over
-  // the threads (relation/fused_head.h).
+  // With fused() (the default) on CPU in float32, outside autocast, cat's
+  // two projections are split by rows over the threads (relation/
+  // fused_head.h: view_projections) in training and evaluation alike; while
+  // training, the pairs' BatchNorm -> LeakyReLU -> Linear also runs as one
+  // kernel that never stores the (P, hidden) matrix (fused_pair_head).
   torch::Tensor forward_views(const torch::Tensor& features, int64_t K, Aggregation aggregation);
 
   // relnet's fused kernel in forward_views, or LibTorch's modules: the same

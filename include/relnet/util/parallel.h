@@ -1,6 +1,6 @@
-// Helpers for relnet's own CPU kernels: work split into one contiguous chunk
-// per intra-op thread (and, from util/simd.h, vectorised variants chosen at
-// load time).
+// Work split into one contiguous chunk per intra-op thread, for relnet's own
+// CPU kernels and the augmentation. (The kernels' vectorised variants are
+// their private business: src/kernels/simd.h.)
 //
 // at::parallel_for is implemented in LibTorch's headers with OpenMP pragmas,
 // so code that calls it must be compiled with OpenMP (CMakeLists.txt links
@@ -11,8 +11,6 @@
 
 #include <algorithm>
 #include <cstdint>
-
-#include "relnet/util/simd.h"
 
 namespace relnet {
 

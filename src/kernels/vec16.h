@@ -1,6 +1,7 @@
 // 16-float vectors (GCC vector extensions) for relnet's convolution kernels:
 // one AVX-512 register, two AVX2 registers, four SSE registers, as the
-// RELNET_SIMD clone compiling the kernel allows.
+// RELNET_SIMD clone compiling the kernel allows. Private to relnet_core: it
+// turns off -Wpsabi for every file that includes it.
 #pragma once
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 #include <memory>
 #include <new>
 
-#include "relnet/util/simd.h"
+#include "kernels/simd.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 // Vectors of 64 bytes live in registers inside the kernels and are never
