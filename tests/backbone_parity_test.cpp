@@ -130,7 +130,8 @@ TEST(BackboneParityTest, RelnetWeightsLoadStrictlyInPyTorch) {
     const auto x = torch::randn({4, 3, input_side(name), input_side(name)});
     const auto features = net->forward(x);
     const std::string weights = dir / (name + ".pt"), io_path = dir / (name + "_io.pt");
-    save_checkpoint(weights, Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", name}}, {}});
+    save_checkpoint(weights,
+                    Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", name}}, {}});
     c10::impl::GenericDict io(c10::StringType::get(), c10::TensorType::get());
     io.insert("x", x);
     io.insert("features", features);

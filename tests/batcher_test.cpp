@@ -45,8 +45,8 @@ TEST(LoaderTest, BatchesEqualMakeViewsInOrderForAnyWorkerCount) {
     while (auto batch = batcher.next()) {
       ASSERT_EQ(batch->index, count);
       ASSERT_EQ(batch->views.sizes(), (std::vector<int64_t>{K * B, 3, 12, 12}));
-      const auto ids = torch::from_blob(const_cast<int64_t*>(order.data()) + count * B, {B},
-                                        torch::kInt64);
+      const auto ids =
+          torch::from_blob(const_cast<int64_t*>(order.data()) + count * B, {B}, torch::kInt64);
       EXPECT_TRUE(torch::equal(batch->images, ids));
       const auto expected = aug.make_views(data.images.index_select(0, ids), K, 5, 2, count);
       EXPECT_TRUE(torch::equal(batch->views, expected)) << "batch " << count;
@@ -89,19 +89,20 @@ TEST(LoaderTest, AutomaticWorkersAreNoneOnACpuAndCoresMinusOneBesideAGpu) {
   EXPECT_EQ(augmentation_workers(0, /*cuda=*/true, 4), 3);
   EXPECT_EQ(augmentation_workers(0, /*cuda=*/true, 1), 1);
   EXPECT_EQ(augmentation_workers(2, /*cuda=*/false, 2), 2);
-  EXPECT_NE(relnet::testing::error_of([] { augmentation_workers(-1, false, 2); })
-                .find("augmentation workers must be >= 0"),
+  EXPECT_NE(relnet::testing::error_of([] {
+              augmentation_workers(-1, false, 2);
+            }).find("augmentation workers must be >= 0"),
             std::string::npos);
 }
 
 TEST(LoaderTest, RejectsANegativeWorkerCount) {
   const ImageDataset data = random_dataset(20, 8);
   const ViewAugmenter aug(AugmentConfig{}, Normalization{}, 8);
-  EXPECT_NE(relnet::testing::error_of([&] { ViewBatcher(data, aug, 2, 4, 1, -1, 1); })
-                .find("workers must be >= 0"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              ViewBatcher(data, aug, 2, 4, 1, -1, 1);
+            }).find("workers must be >= 0"),
             std::string::npos);
 }
-
 
 // Data parallelism: shard r's local batch s is the single-process batch
 // s * shards + r (same images, same views); the shards of an epoch are
@@ -132,8 +133,9 @@ TEST(LoaderTest, ShardsSplitAnEpochIntoDisjointEqualParts) {
   }
   EXPECT_EQ(seen.size(), 48u);
   EXPECT_THROW(ViewBatcher(data, aug, K, B, 9, 1, 2, 3, 3), std::invalid_argument);
-  EXPECT_NE(relnet::testing::error_of([&] { ViewBatcher(data, aug, K, 20, 9, 1, 2, 0, 3); })
-                .find("for each of 3 ranks"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              ViewBatcher(data, aug, K, 20, 9, 1, 2, 0, 3);
+            }).find("for each of 3 ranks"),
             std::string::npos);
 }
 

@@ -57,7 +57,8 @@ TEST(BenchTest, EveryMethodReportsItsBackboneInputs) {
     EXPECT_EQ(r["method"], method);
     EXPECT_EQ(r["views_per_step"], inputs_per_image * 8);
     EXPECT_EQ(r["pairs_per_step"], 0);
-    EXPECT_NEAR(r["images_per_s"].get<double>(), inputs_per_image * 8 / r["seconds_per_step"].get<double>(),
+    EXPECT_NEAR(r["images_per_s"].get<double>(),
+                inputs_per_image * 8 / r["seconds_per_step"].get<double>(),
                 1e-6 * r["images_per_s"].get<double>());
     EXPECT_TRUE(std::isfinite(r["loss"].get<double>()));
     EXPECT_NE(format_bench(r).find(method + " batch=8"), std::string::npos) << format_bench(r);

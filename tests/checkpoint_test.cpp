@@ -21,7 +21,6 @@ using relnet::testing::error_of;
 
 using relnet::testing::TempDir;
 
-
 TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   TempDir dir("ckpt");
   torch::manual_seed(1);
@@ -35,8 +34,11 @@ TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   head->forward(torch::cat({f, f.roll(1, 0)}, 1)).sum().backward();
   opt.step();
 
-  Checkpoint ck{state_dict(*net), {{"relation", state_dict(*head)}}, adam_state_to_ivalue(opt),
-                nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}}, {}};
+  Checkpoint ck{state_dict(*net),
+                {{"relation", state_dict(*head)}},
+                adam_state_to_ivalue(opt),
+                nlohmann::json{{"backbone", "conv4"}, {"epoch", 3}},
+                {}};
   save_checkpoint(dir / "c.pt", ck);
 
   const Checkpoint back = load_checkpoint(dir / "c.pt");
@@ -48,7 +50,8 @@ TEST(CheckpointTest, RoundTripsWeightsOptimizerAndMeta) {
   ASSERT_NE(back.module("relation"), nullptr);
   load_state_dict(*head2, *back.module("relation"), "c.pt");
   const auto a = state_dict(*net), b = state_dict(*net2);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
 
   std::vector<torch::Tensor> params2 = net2->parameters();
   for (auto& p : head2->parameters()) params2.push_back(p);
@@ -71,8 +74,9 @@ TEST(CheckpointTest, CheckpointOfAnotherNetworkNamesTheFirstMismatch) {
   RelationHead small(64, 32);
   RelationHead big(128, 256);
   const std::string msg = error_of([&] { load_state_dict(*big, state_dict(*small), "x.pt"); });
-  EXPECT_EQ(msg, "x.pt: key '0.weight' has shape [32, 64], the network expects [256, 128] "
-                 "(a checkpoint of another network?)");
+  EXPECT_EQ(msg,
+            "x.pt: key '0.weight' has shape [32, 64], the network expects [256, 128] "
+            "(a checkpoint of another network?)");
   Conv4 net;
   const std::string msg2 = error_of([&] { load_state_dict(*net, state_dict(*big), "y.pt"); });
   EXPECT_NE(msg2.find("y.pt: missing key 'layer1.conv.weight'"), std::string::npos) << msg2;
@@ -99,7 +103,8 @@ TEST(CheckpointTest, AFullDiskLeavesThePreviousCheckpointIntact) {
   TempDir dir("ckpt_full");
   const std::string path = dir / "checkpoint.pt";
   Conv4 small;
-  save_checkpoint(path, Checkpoint{state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}}, {}});
+  save_checkpoint(path,
+                  Checkpoint{state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}}, {}});
   const auto before = read_file(path);
 
   rlimit old{};
@@ -109,12 +114,15 @@ TEST(CheckpointTest, AFullDiskLeavesThePreviousCheckpointIntact) {
   tight.rlim_cur = 4096;
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tight), 0);
   const std::string error = error_of([&] {
-    save_checkpoint(path, Checkpoint{state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}, {"epoch", 2}}, {}});
+    save_checkpoint(
+        path, Checkpoint{
+                  state_dict(*small), {}, std::nullopt, {{"backbone", "conv4"}, {"epoch", 2}}, {}});
   });
   setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, previous_handler);
 
-  EXPECT_EQ(error.rfind("cannot write '" + path + "': write failed: File too large", 0), 0u) << error;
+  EXPECT_EQ(error.rfind("cannot write '" + path + "': write failed: File too large", 0), 0u)
+      << error;
   EXPECT_NE(error.find("the previous file, if any, is unchanged"), std::string::npos) << error;
   EXPECT_EQ(read_file(path), before);
   EXPECT_EQ(load_checkpoint(path).meta.value("epoch", -1), -1);
@@ -128,10 +136,12 @@ TEST(CheckpointTest, AReadOnlyFolderIsReported) {
   if (::geteuid() == 0) GTEST_SKIP() << "running as root, which ignores folder permissions";
   TempDir dir("ckpt_ro");
   std::filesystem::create_directories(dir / "ro");
-  std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      dir / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   Conv4 small;
   const std::string error = error_of([&] {
-    save_checkpoint(dir / "ro/checkpoint.pt", Checkpoint{state_dict(*small), {}, std::nullopt, {}, {}});
+    save_checkpoint(dir / "ro/checkpoint.pt",
+                    Checkpoint{state_dict(*small), {}, std::nullopt, {}, {}});
   });
   std::filesystem::permissions(dir / "ro", std::filesystem::perms::owner_all);
   EXPECT_EQ(error, "cannot write '" + dir / "ro/checkpoint.pt" + "': Permission denied");
@@ -141,8 +151,9 @@ TEST(CheckpointTest, FailedWriteKeepsThePreviousFile) {
   TempDir dir("ckpt_fail");
   const std::string path = dir / "blocked";
   std::filesystem::create_directories(path + "/inside");  // rename onto a non-empty dir fails
-  EXPECT_NE(error_of([&] { write_file_atomic(path, std::string("x")); }).find("cannot write '" + path),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { write_file_atomic(path, std::string("x")); }).find("cannot write '" + path),
+      std::string::npos);
   EXPECT_TRUE(std::filesystem::is_directory(path + "/inside"));
   for (const auto& e : std::filesystem::directory_iterator(dir.str())) {
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "temp file left";
@@ -176,9 +187,11 @@ TEST(CheckpointTest, SgdStateRoundTripsAndAdamStateIsRefusedForIt) {
         static_cast<torch::optim::SGDParamState&>(*sgd2.state().at(key2)).momentum_buffer()));
   }
   torch::optim::Adam adam(net2->parameters());
-  EXPECT_NE(relnet::testing::error_of([&] { optimizer_state_from_ivalue(adam, *back.optimizer, "c.pt"); })
-                .find("c.pt: optimizer state unreadable: parameter 0 has no exp_avg (not Adam state?)"),
-            std::string::npos);
+  EXPECT_NE(
+      relnet::testing::error_of([&] {
+        optimizer_state_from_ivalue(adam, *back.optimizer, "c.pt");
+      }).find("c.pt: optimizer state unreadable: parameter 0 has no exp_avg (not Adam state?)"),
+      std::string::npos);
 }
 
 // backbone.pt must open in Python's torch.load with the reference key names,

@@ -86,7 +86,6 @@ void write_file(const fs::path& path, const std::vector<char>& bytes) {
   write_file(path, bytes, bytes.size());
 }
 
-
 constexpr int64_t kTrainSalt = 0;
 constexpr int64_t kTestSalt = 7;
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iterator>
 #include <fstream>
+#include <iterator>
 
 #include "test_util.h"
 
@@ -38,7 +38,8 @@ TEST(ConfigTest, DefaultsMatchThePaper) {
 TEST(ConfigTest, RejectsUnknownKeyNamingIt) {
   const std::string msg = error_of(json{{"train", {{"learnig_rate", 0.1}}}});
   EXPECT_NE(msg.find("unknown key 'learnig_rate' in train"), std::string::npos) << msg;
-  EXPECT_NE(error_of(json{{"trian", json::object()}}).find("unknown key 'trian'"), std::string::npos);
+  EXPECT_NE(error_of(json{{"trian", json::object()}}).find("unknown key 'trian'"),
+            std::string::npos);
 }
 
 TEST(ConfigTest, RejectsBadValuesNamingTheKey) {
@@ -64,8 +65,9 @@ TEST(ConfigTest, AcceptsEveryAggregationAndLoss) {
   EXPECT_EQ(c.model.loss, "focal");
   EXPECT_DOUBLE_EQ(c.model.focal_gamma, 1.5);
   EXPECT_DOUBLE_EQ(c.model.focal_alpha, 0.25);
-  EXPECT_NE(error_of(json{{"model", {{"loss", "hinge"}}}}).find("model.loss must be one of bce | focal"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(json{{"model", {{"loss", "hinge"}}}}).find("model.loss must be one of bce | focal"),
+      std::string::npos);
   EXPECT_NE(error_of(json{{"model", {{"focal_alpha", 2}}}}).find("model.focal_alpha"),
             std::string::npos);
 }
@@ -119,7 +121,9 @@ TEST(ConfigTest, OverridesAreValidatedTogether) {
   EXPECT_EQ(c.data.subset, 16);
   EXPECT_EQ(c.train.batch_size, 8);
   Config d;
-  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(d, {"train.epochs=3", "data.subset=16"}); }),
+  EXPECT_EQ(relnet::testing::error_of([&] {
+              apply_overrides(d, {"train.epochs=3", "data.subset=16"});
+            }),
             "data.subset (16) must be 0 or >= train.batch_size (64)");
   EXPECT_EQ(d.train.epochs, Config{}.train.epochs) << "a failed override changed the config";
 }
@@ -154,15 +158,11 @@ TEST(ConfigTest, LoadConfigNamesTheFile) {
   const auto dir = std::filesystem::temp_directory_path() / "relnet_config_test";
   std::filesystem::create_directories(dir);
   const auto path = (dir / "my_run.json").string();
-  {
-    std::ofstream(path) << R"({"train": {"epochs": 3}})";
-  }
+  { std::ofstream(path) << R"({"train": {"epochs": 3}})"; }
   const Config c = load_config(path);
   EXPECT_EQ(c.name, "my_run");
   EXPECT_EQ(c.train.epochs, 3);
-  {
-    std::ofstream(path) << R"({"train": {"epochs": 3,}})";
-  }
+  { std::ofstream(path) << R"({"train": {"epochs": 3,}})"; }
   try {
     load_config(path);
     FAIL() << "expected a parse error";
@@ -172,7 +172,6 @@ TEST(ConfigTest, LoadConfigNamesTheFile) {
   EXPECT_THROW(load_config((dir / "missing.json").string()), std::runtime_error);
   std::filesystem::remove_all(dir);
 }
-
 
 // Every key config_to_json writes is in the schema, in the same order, with
 // the default the parser starts from, and nothing else is.
@@ -245,14 +244,17 @@ TEST(ConfigOverrideTest, ValidUnknownAndWrongType) {
   EXPECT_EQ(c.augment.K, 8);
   EXPECT_EQ(c.train.device, "cpu");
   Config before = c;
-  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"train.epoch=5"}); })
-                .find("unknown key 'epoch' in train"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              apply_overrides(c, {"train.epoch=5"});
+            }).find("unknown key 'epoch' in train"),
             std::string::npos);
-  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"augment.K=\"eight\""}); })
-                .find("augment.K must be an integer"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              apply_overrides(c, {"augment.K=\"eight\""});
+            }).find("augment.K must be an integer"),
             std::string::npos);
-  EXPECT_NE(relnet::testing::error_of([&] { apply_overrides(c, {"nonsense"}); })
-                .find("must look like section.key=value"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              apply_overrides(c, {"nonsense"});
+            }).find("must look like section.key=value"),
             std::string::npos);
   EXPECT_EQ(config_to_json(c), config_to_json(before));  // unchanged after a failure
 }
@@ -282,7 +284,8 @@ TEST(ConfigTest, MethodConfigsCarryTheReferencesSettings) {
     EXPECT_EQ(f.method.name, e.method);
     EXPECT_EQ(f.data.dataset, "fashion_mnist");
   }
-  const Config slim = load_config(std::string(RELNET_SOURCE_DIR) + "/configs/slimagenet64_conv4.json");
+  const Config slim =
+      load_config(std::string(RELNET_SOURCE_DIR) + "/configs/slimagenet64_conv4.json");
   EXPECT_EQ(slim.data.dataset, "image_folder");
   EXPECT_EQ(slim.data.image_size, 64);
   EXPECT_EQ(slim.data.mean, (std::vector<double>{0.5, 0.5, 0.5}));

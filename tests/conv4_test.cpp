@@ -21,8 +21,8 @@ TEST(Conv4Test, StateDictKeysAndShapesMatchTheReference) {
   const int64_t channels[] = {3, 8, 16, 32, 64};
   for (int l = 1; l <= 4; ++l) {
     const std::string p = "layer" + std::to_string(l) + ".";
-    for (const char* k : {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var",
-                          "bn.num_batches_tracked"}) {
+    for (const char* k : {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean",
+                          "bn.running_var", "bn.num_batches_tracked"}) {
       expected.push_back(p + k);
     }
   }

@@ -4,16 +4,17 @@
 #include <torch/cuda.h>
 
 #include "relnet/augment/batcher.h"
-#include "relnet/models/backbone.h"
 #include "relnet/methods/relational.h"
+#include "relnet/models/backbone.h"
 #include "relnet/train/step.h"
 #include "relnet/util/runtime.h"
 
 namespace relnet {
 namespace {
 
-#define REQUIRE_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (this LibTorch or machine has none)"
+#define REQUIRE_CUDA()              \
+  if (!torch::cuda::is_available()) \
+  GTEST_SKIP() << "no CUDA device (this LibTorch or machine has none)"
 
 // The same weights give the same features on CPU and GPU (eval mode).
 TEST(CudaTest, BackboneForwardAgreesWithTheCpu) {

@@ -13,12 +13,15 @@
 namespace relnet {
 namespace {
 
-void write_metrics(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write_metrics(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 TEST(CurvesTest, ReadsStepAndEpochRecordsKeepingTheLatest) {
   relnet::testing::TempDir dir("curves");
-  write_metrics(dir / "metrics.jsonl",
-                R"({"kind":"step","epoch":1,"step":5,"epoch_progress":0.5,"loss":0.69,"accuracy":0.5,"accuracy_positive":0.4,"accuracy_negative":0.6}
+  write_metrics(
+      dir / "metrics.jsonl",
+      R"({"kind":"step","epoch":1,"step":5,"epoch_progress":0.5,"loss":0.69,"accuracy":0.5,"accuracy_positive":0.4,"accuracy_negative":0.6}
 {"kind":"step","epoch":1,"step":10,"epoch_progress":1.0,"loss":0.6,"accuracy":0.6,"accuracy_positive":0.5,"accuracy_negative":0.7}
 {"kind":"epoch","epoch":1,"loss":0.65,"accuracy":0.55,"accuracy_positive":0.45,"accuracy_negative":0.65}
 {"kind":"step","epoch":1,"step":10,"epoch_progress":1.0,"loss":0.58,"accuracy":0.62,"accuracy_positive":0.5,"accuracy_negative":0.7}

@@ -13,8 +13,9 @@ using relnet::testing::error_of;
 using relnet::testing::TempDir;
 
 TEST(DatasetRegistryTest, KnowsEveryDatasetOfThePaperAndRejectsOthers) {
-  EXPECT_EQ(known_datasets(), (std::vector<std::string>{"cifar10", "cifar100", "supercifar100", "stl10",
-                                                        "image_folder", "fashion_mnist", "mnist", "packed"}));
+  EXPECT_EQ(known_datasets(),
+            (std::vector<std::string>{"cifar10", "cifar100", "supercifar100", "stl10",
+                                      "image_folder", "fashion_mnist", "mnist", "packed"}));
   EXPECT_THROW(load_dataset("imagenet", "data", Split::kTrain), std::invalid_argument);
   EXPECT_EQ(error_of([] { load_dataset("imagenet", "data", Split::kTrain); }),
             "unknown dataset 'imagenet' (known: cifar10, cifar100, supercifar100, stl10, "

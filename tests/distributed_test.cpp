@@ -53,18 +53,21 @@ std::vector<std::string> run_ranks(int world, const std::function<void(ProcessGr
   return errors;
 }
 
-#define SKIP_WITHOUT_DISTRIBUTED()                                            \
+#define SKIP_WITHOUT_DISTRIBUTED() \
   if (!distributed_available()) GTEST_SKIP() << "built without c10d/Gloo (libgloo-dev)"
 
 TEST(DistributedTest, EnvironmentIsReadLikeTorchrun) {
-  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(v);
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"})
+    unsetenv(v);
   EXPECT_FALSE(distributed_env_from_environment().active());
   setenv("WORLD_SIZE", "2", 1);
-  EXPECT_NE(relnet::testing::error_of([] { distributed_env_from_environment(); }).find("RANK is not set"),
-            std::string::npos);
+  EXPECT_NE(
+      relnet::testing::error_of([] { distributed_env_from_environment(); }).find("RANK is not set"),
+      std::string::npos);
   setenv("RANK", "1", 1);
-  EXPECT_NE(relnet::testing::error_of([] { distributed_env_from_environment(); }).find("MASTER_ADDR"),
-            std::string::npos);
+  EXPECT_NE(
+      relnet::testing::error_of([] { distributed_env_from_environment(); }).find("MASTER_ADDR"),
+      std::string::npos);
   setenv("MASTER_ADDR", "10.0.0.7", 1);
   setenv("MASTER_PORT", "1234", 1);
   const DistributedEnv e = distributed_env_from_environment();
@@ -75,13 +78,16 @@ TEST(DistributedTest, EnvironmentIsReadLikeTorchrun) {
   EXPECT_EQ(e.master_addr, "10.0.0.7");
   EXPECT_EQ(e.master_port, 1234);
   setenv("RANK", "2", 1);
-  EXPECT_NE(relnet::testing::error_of([] { distributed_env_from_environment(); }).find("RANK must be"),
-            std::string::npos);
+  EXPECT_NE(
+      relnet::testing::error_of([] { distributed_env_from_environment(); }).find("RANK must be"),
+      std::string::npos);
   setenv("RANK", "0", 1);
   setenv("MASTER_PORT", "http", 1);
-  EXPECT_NE(relnet::testing::error_of([] { distributed_env_from_environment(); }).find("MASTER_PORT"),
-            std::string::npos);
-  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(v);
+  EXPECT_NE(
+      relnet::testing::error_of([] { distributed_env_from_environment(); }).find("MASTER_PORT"),
+      std::string::npos);
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"})
+    unsetenv(v);
 }
 
 TEST(DistributedTest, CollectivesBroadcastSumMaxAndGather) {
@@ -115,7 +121,8 @@ TEST(DistributedTest, AveragedGradientsOfHalfBatchesEqualTheFullBatch) {
   const auto y = torch::randn({8, 3});
   auto make_model = [] {
     torch::manual_seed(11);
-    return torch::nn::Sequential(torch::nn::Linear(5, 4), torch::nn::Tanh(), torch::nn::Linear(4, 3));
+    return torch::nn::Sequential(torch::nn::Linear(5, 4), torch::nn::Tanh(),
+                                 torch::nn::Linear(4, 3));
   };
   // One process, full batch.
   auto single = make_model();

@@ -46,8 +46,9 @@ TEST(DownloadTest, SourcesCarryTheOfficialChecksums) {
   EXPECT_EQ(download_source("stl10").files.at(0).md5, "91f7769df0f17e558f3565bffb0c7dfb");
   EXPECT_EQ(download_source("fashion_mnist").files.size(), 4u);
   EXPECT_EQ(download_source("mnist").folder, "mnist");
-  EXPECT_EQ(error_of([] { download_source("svhn"); }),
-            "cannot download 'svhn' (downloadable: cifar10, cifar100, stl10, fashion_mnist, mnist)");
+  EXPECT_EQ(
+      error_of([] { download_source("svhn"); }),
+      "cannot download 'svhn' (downloadable: cifar10, cifar100, stl10, fashion_mnist, mnist)");
 }
 
 TEST(DownloadTest, FetchReturnsTheMd5OfWhatArrived) {
@@ -75,11 +76,14 @@ TEST(DownloadTest, AFullDiskIsReportedByName) {
 // Builds a .tar.gz with the given member names (each holding its own name)
 // with Python's tarfile.
 void make_tar(const std::string& path, const std::vector<std::string>& names) {
-  std::string cmd = std::string(RELNET_PYTHON) + " -c \"import io,sys,tarfile\n"
-                    "t=tarfile.open(sys.argv[1],'w:gz')\n"
-                    "for n in sys.argv[2:]:\n"
-                    "  d=n.encode(); i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i,io.BytesIO(d))\n"
-                    "t.close()\" '" + path + "'";
+  std::string cmd =
+      std::string(RELNET_PYTHON) +
+      " -c \"import io,sys,tarfile\n"
+      "t=tarfile.open(sys.argv[1],'w:gz')\n"
+      "for n in sys.argv[2:]:\n"
+      "  d=n.encode(); i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i,io.BytesIO(d))\n"
+      "t.close()\" '" +
+      path + "'";
   for (const auto& n : names) cmd += " '" + n + "'";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
@@ -100,8 +104,8 @@ TEST(DownloadTest, RefusesEntriesThatLeaveTheFolder) {
   make_tar(dir / "evil.tar.gz", {"top/ok.bin", "../escaped.bin"});
   fs::create_directories(dir / "out");
   EXPECT_EQ(error_of([&] { extract_archive(dir / "evil.tar.gz", dir / "out"); }),
-            "archive '" + dir / "evil.tar.gz" + "': entry '../escaped.bin' would be written outside '" +
-                dir / "out" + "'");
+            "archive '" + dir / "evil.tar.gz" +
+                "': entry '../escaped.bin' would be written outside '" + dir / "out" + "'");
   EXPECT_FALSE(fs::exists(dir / "escaped.bin"));
 }
 

@@ -76,11 +76,11 @@ TEST_P(FusedConvBlockTest, EqualsTheModules) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedConvBlockTest,
-    ::testing::Values(Case{4, 3, 32, 32, false},   // CIFAR, one block per row
-                      Case{3, 3, 28, 28, true},    // Fashion-MNIST side, channels-last input
-                      Case{2, 1, 28, 28, false},   // one input channel
-                      Case{2, 3, 9, 35, false},    // odd sides, two blocks per row
-                      Case{2, 4, 2, 2, false},     // the smallest image
+    ::testing::Values(Case{4, 3, 32, 32, false},     // CIFAR, one block per row
+                      Case{3, 3, 28, 28, true},      // Fashion-MNIST side, channels-last input
+                      Case{2, 1, 28, 28, false},     // one input channel
+                      Case{2, 3, 9, 35, false},      // odd sides, two blocks per row
+                      Case{2, 4, 2, 2, false},       // the smallest image
                       Case{40, 3, 16, 16, false}));  // several chunks of over 16 images
 
 TEST(FusedConvBlockTest, SameResultOnOneThreadAndTwo) {
@@ -134,9 +134,9 @@ TEST(FusedConvBlockTest, AppliesOnlyToWhatItComputes) {
             }).find("needs no gradient"),
             std::string::npos);
   torch::nn::BatchNorm2d bn4(4);
-  EXPECT_NE(error_of([&] { conv_batchnorm_relu_pool(x, *conv, *bn4); })
-                .find("BatchNorm2d of 4 channels"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { conv_batchnorm_relu_pool(x, *conv, *bn4); }).find("BatchNorm2d of 4 channels"),
+      std::string::npos);
 }
 
 // The convolution both block kernels compute: Conv4's, and nothing else.

@@ -141,7 +141,9 @@ TEST(FusedPairHeadTest, ViewProjectionsEqualMmAndAddmm) {
     }
   }
   at::set_num_threads(threads);
-  EXPECT_NE(error_of([&] { view_projections(x0, torch::randn({H, D}), b0); }).find("(H, 2D)"),
+  EXPECT_NE(error_of([&] {
+              view_projections(x0, torch::randn({H, D}), b0);
+            }).find("(H, 2D)"),
             std::string::npos);
   EXPECT_NE(error_of([&] { view_projections(x0, w0, torch::randn({H + 1})); }).find("bias of 37"),
             std::string::npos);

@@ -14,9 +14,15 @@ TEST(RelationHeadTest, HasTheReferenceSizeAndKeys) {
   EXPECT_EQ(count_parameters(*head), 33793);
   std::vector<std::string> keys;
   for (const auto& [k, v] : state_dict(*head)) keys.push_back(k);
-  const std::vector<std::string> expected = {"0.weight",         "0.bias",          "1.weight",
-                                             "1.bias",           "1.running_mean",  "1.running_var",
-                                             "1.num_batches_tracked", "3.weight", "3.bias"};
+  const std::vector<std::string> expected = {"0.weight",
+                                             "0.bias",
+                                             "1.weight",
+                                             "1.bias",
+                                             "1.running_mean",
+                                             "1.running_var",
+                                             "1.num_batches_tracked",
+                                             "3.weight",
+                                             "3.bias"};
   EXPECT_EQ(keys, expected);
   EXPECT_EQ(head->forward(torch::randn({10, 128})).sizes(), (std::vector<int64_t>{10}));
 }
@@ -30,7 +36,8 @@ TEST(RelationHeadTest, LearnsToSeparateTwoFeatureClouds) {
   double loss_value = 1e9;
   int step = 0;
   for (; step < 300 && loss_value > 0.05; ++step) {
-    const auto x = torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
+    const auto x =
+        torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
     const auto loss = relation_loss(head->forward(x), targets);
     opt.zero_grad();
     loss.backward();
@@ -39,7 +46,8 @@ TEST(RelationHeadTest, LearnsToSeparateTwoFeatureClouds) {
   }
   EXPECT_LT(loss_value, 0.05) << "after " << step << " steps";
   head->eval();
-  const auto x = torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
+  const auto x =
+      torch::cat({torch::randn({n / 2, 8}) * 0.5 + 1.0, torch::randn({n / 2, 8}) * 0.5 - 1.0});
   EXPECT_GT(pair_accuracies(head->forward(x), targets)[0].item<double>(), 0.98);
 }
 
@@ -71,7 +79,8 @@ TEST(RelationLossTest, FocalMatchesTheClosedFormAndDownweightsEasyPairs) {
 // The projected path (no pairs matrix) against the straightforward one:
 // same logits, same loss, same gradients w.r.t. features and every weight.
 TEST(RelationHeadTest, ViewProjectionEqualsThePairsMatrixForEveryAggregation) {
-  for (const auto agg : {Aggregation::kCat, Aggregation::kSum, Aggregation::kMean, Aggregation::kMax}) {
+  for (const auto agg :
+       {Aggregation::kCat, Aggregation::kSum, Aggregation::kMean, Aggregation::kMax}) {
     SCOPED_TRACE(to_string(agg));
     const int64_t K = 5, B = 6, D = 12;
     torch::manual_seed(11);

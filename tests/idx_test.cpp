@@ -72,7 +72,6 @@ void write_raw(const fs::path& path, const std::vector<char>& bytes) {
   ASSERT_TRUE(out.good()) << path;
 }
 
-
 // Expected (n, 3, rows, cols) uint8 and (n) int64 for the files written by
 // write_split().
 torch::Tensor expected_images(int64_t n, int64_t rows, int64_t cols, int64_t salt) {

@@ -36,9 +36,11 @@ void write_text(const fs::path& path, const std::string& text) {
 // cat: 3 red PNGs (one nested in a sub-folder), dog: 2 green JPEGs of
 // another size, zebra: 1 blue PNG; plus a non-image file that must be ignored.
 void write_flat_tree(const fs::path& root) {
-  for (int i = 0; i < 2; ++i) write_image(root / "cat" / ("c" + std::to_string(i) + ".png"), 16, {255, 0, 0});
+  for (int i = 0; i < 2; ++i)
+    write_image(root / "cat" / ("c" + std::to_string(i) + ".png"), 16, {255, 0, 0});
   write_image(root / "cat" / "more" / "c2.PNG", 16, {255, 0, 0});
-  for (int i = 0; i < 2; ++i) write_image(root / "dog" / ("d" + std::to_string(i) + ".jpg"), 40, {0, 255, 0}, 30);
+  for (int i = 0; i < 2; ++i)
+    write_image(root / "dog" / ("d" + std::to_string(i) + ".jpg"), 40, {0, 255, 0}, 30);
   write_image(root / "zebra" / "z0.png", 16, {0, 0, 255});
   write_text(root / "cat" / "notes.txt", "not an image");
 }
@@ -51,7 +53,8 @@ TEST(ImageFolderTest, ReadsClassFoldersRecursivelyInRgbAtTheRequestedSide) {
   EXPECT_EQ(ds.class_names, (std::vector<std::string>{"cat", "dog", "zebra"}));
   EXPECT_EQ(ds.num_classes, 3);
   ASSERT_EQ(ds.images.sizes(), (std::vector<int64_t>{6, 3, 16, 16}));
-  const std::vector<int64_t> labels(ds.labels.data_ptr<int64_t>(), ds.labels.data_ptr<int64_t>() + 6);
+  const std::vector<int64_t> labels(ds.labels.data_ptr<int64_t>(),
+                                    ds.labels.data_ptr<int64_t>() + 6);
   EXPECT_EQ(labels, (std::vector<int64_t>{0, 0, 0, 1, 1, 2}));
   // PNG is lossless: exact colours, red in channel 0.
   EXPECT_TRUE(ds.images[0][0].eq(255).all().item<bool>());
@@ -69,10 +72,12 @@ TEST(ImageFolderTest, SubsetTakesClassesInTurn) {
   TempDir root("imgdir");
   write_flat_tree(root.str());
   const ImageDataset ds = load_image_folder(root.str(), Split::kTrain, 4, 8);
-  const std::vector<int64_t> labels(ds.labels.data_ptr<int64_t>(), ds.labels.data_ptr<int64_t>() + 4);
+  const std::vector<int64_t> labels(ds.labels.data_ptr<int64_t>(),
+                                    ds.labels.data_ptr<int64_t>() + 4);
   EXPECT_EQ(labels, (std::vector<int64_t>{0, 1, 2, 0}));
-  EXPECT_EQ(error_of([&] { load_image_folder(root.str(), Split::kTrain, 7, 8); }),
-            "subset 7 is larger than the image folder train split ('" + root.str() + "', 6 images)");
+  EXPECT_EQ(
+      error_of([&] { load_image_folder(root.str(), Split::kTrain, 7, 8); }),
+      "subset 7 is larger than the image folder train split ('" + root.str() + "', 6 images)");
 }
 
 TEST(ImageFolderTest, AnUnreadableFileIsNamed) {
@@ -113,8 +118,9 @@ void write_tiny_imagenet(const fs::path& root) {
   const std::vector<cv::Vec3b> colours = {{250, 0, 0}, {0, 250, 0}, {0, 0, 250}};
   for (size_t c = 0; c < wnids.size(); ++c) {
     for (int i = 0; i < 3; ++i) {
-      write_image(root / "train" / wnids[c] / "images" / (wnids[c] + "_" + std::to_string(i) + ".JPEG"),
-                  64, colours[c]);
+      write_image(
+          root / "train" / wnids[c] / "images" / (wnids[c] + "_" + std::to_string(i) + ".JPEG"), 64,
+          colours[c]);
     }
     write_text(root / "train" / wnids[c] / (wnids[c] + "_boxes.txt"), "x\t0\t0\t10\t10\n");
   }
@@ -140,7 +146,8 @@ TEST(ImageFolderTest, TinyImageNetValLayoutIsReadAsIsWithTrainClassIndices) {
   ASSERT_EQ(val.size(), 4);
   EXPECT_EQ(val.side(), 32);
   // Sorted by class: val_1 (0), val_3 (1), val_0 (2), val_2 (2).
-  const std::vector<int64_t> labels(val.labels.data_ptr<int64_t>(), val.labels.data_ptr<int64_t>() + 4);
+  const std::vector<int64_t> labels(val.labels.data_ptr<int64_t>(),
+                                    val.labels.data_ptr<int64_t>() + 4);
   EXPECT_EQ(labels, (std::vector<int64_t>{0, 1, 2, 2}));
   for (int64_t i = 0; i < 4; ++i) {
     const int64_t c = labels[static_cast<size_t>(i)];
@@ -169,7 +176,8 @@ TEST(ImageFolderTest, TestClassFoldersMustBeTrainClasses) {
   EXPECT_EQ(test.labels[0].item<int64_t>(), 1);  // dog is class 1 of train
   write_image(fs::path(root.str()) / "test" / "horse" / "h0.png", 16, {9, 9, 9});
   EXPECT_EQ(error_of([&] { index_image_folder(root.str(), Split::kTest); }),
-            "image folder '" + root / "test" + "': class folder 'horse' is not a class of the train split");
+            "image folder '" + root / "test" +
+                "': class folder 'horse' is not a class of the train split");
 }
 
 }  // namespace
@@ -177,5 +185,7 @@ TEST(ImageFolderTest, TestClassFoldersMustBeTrainClasses) {
 
 #else  // built without image I/O
 #include <gtest/gtest.h>
-TEST(ImageFolderTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+TEST(ImageFolderTest, NeedsImageIo) {
+  GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)";
+}
 #endif

@@ -34,7 +34,8 @@ TEST(DatasetInfoTest, MeasuresStatsAndReportsBrokenSplits) {
   EXPECT_EQ(info["splits"]["train"]["per_class"], std::vector<int64_t>(10, 3));
   EXPECT_EQ(info["measured"]["split"], "train");
   const std::string text = format_dataset_info(info);
-  EXPECT_NE(text.find("train           30 images, 16x16, 10 classes (3..3 per class)"), std::string::npos)
+  EXPECT_NE(text.find("train           30 images, 16x16, 10 classes (3..3 per class)"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("files intact: yes"), std::string::npos) << text;
 
@@ -45,7 +46,6 @@ TEST(DatasetInfoTest, MeasuresStatsAndReportsBrokenSplits) {
             std::string::npos);
   EXPECT_NE(format_dataset_info(info).find("files intact: NO"), std::string::npos);
 }
-
 
 TEST(DatasetInfoTest, FindsAPackAsOnePackedDataset) {
   relnet::testing::TempDir dir("info_pack");
@@ -58,8 +58,9 @@ TEST(DatasetInfoTest, FindsAPackAsOnePackedDataset) {
   o.splits = {Split::kTrain};
   pack_dataset(o);
   const auto found = datasets_found(dir / "pack");
-  EXPECT_EQ(found["found"], nlohmann::json::parse(
-                                R"([{"dataset": "packed", "source": "mnist", "splits": ["train"]}])"))
+  EXPECT_EQ(
+      found["found"],
+      nlohmann::json::parse(R"([{"dataset": "packed", "source": "mnist", "splits": ["train"]}])"))
       << found.dump();
 }
 
@@ -77,7 +78,8 @@ TEST(DatasetInfoTest, FormatsAPackReport) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("  train           30 images (3..3 per class)"), std::string::npos) << text;
-  EXPECT_NE(text.find("files intact: yes (structure; --verify checks every byte)"), std::string::npos)
+  EXPECT_NE(text.find("files intact: yes (structure; --verify checks every byte)"),
+            std::string::npos)
       << text;
 }
 

@@ -16,9 +16,13 @@ using relnet::testing::TempDir;
 TEST(InspectTest, DescribesABackboneAndChecksItsWeights) {
   TempDir dir("inspect");
   Conv4 net;
-  save_checkpoint(dir / "b.pt", Checkpoint{state_dict(*net), {}, std::nullopt,
-                                           {{"backbone", "conv4"}, {"relnet_version", version()},
-                                            {"git_commit", git_commit()}, {"dataset", "cifar10"}},
+  save_checkpoint(dir / "b.pt", Checkpoint{state_dict(*net),
+                                           {},
+                                           std::nullopt,
+                                           {{"backbone", "conv4"},
+                                            {"relnet_version", version()},
+                                            {"git_commit", git_commit()},
+                                            {"dataset", "cifar10"}},
                                            {}});
   const auto r = inspect_checkpoint(dir / "b.pt");
   EXPECT_EQ(r["kind"], "backbone (backbone.pt)");
@@ -28,14 +32,16 @@ TEST(InspectTest, DescribesABackboneAndChecksItsWeights) {
   EXPECT_EQ(r["entries"]["backbone"]["tensors"], 24);  // 4 x (conv + 4 BN tensors + counter)
   const std::string text = format_inspection(r);
   EXPECT_NE(text.find("backbone conv4: 24648 parameters, feature size 64, weights load: yes"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(std::string("written by relnet ") + version()), std::string::npos) << text;
 }
 
 TEST(InspectTest, WeightsOfAnotherNetworkAreFlagged) {
   TempDir dir("inspect_bad");
   Conv4 net;
-  save_checkpoint(dir / "b.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", "resnet8"}}, {}});
+  save_checkpoint(dir / "b.pt",
+                  Checkpoint{state_dict(*net), {}, std::nullopt, {{"backbone", "resnet8"}}, {}});
   const auto r = inspect_checkpoint(dir / "b.pt");
   EXPECT_EQ(r["backbone"]["loads"], false);
   EXPECT_NE(r["backbone"]["error"].get<std::string>().find("checkpoint '" + dir / "b.pt" + "'"),
@@ -49,7 +55,8 @@ TEST(InspectTest, VersionAndCommitAreRecorded) {
   const std::string commit = git_commit();
   if (!commit.empty()) {
     EXPECT_GE(commit.size(), 12u);
-    EXPECT_EQ(commit.substr(0, 12).find_first_not_of("0123456789abcdef"), std::string::npos) << commit;
+    EXPECT_EQ(commit.substr(0, 12).find_first_not_of("0123456789abcdef"), std::string::npos)
+        << commit;
   }
 }
 

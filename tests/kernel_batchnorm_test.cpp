@@ -1,13 +1,12 @@
 // The fused kernels' shared BatchNorm arithmetic (src/kernels/batchnorm.h),
 // helper by helper, on small worked examples against plain LibTorch
 // arithmetic (float64 references, or LibTorch's BatchNorm modules).
-#include "kernels/batchnorm.h"
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <vector>
 
+#include "kernels/batchnorm.h"
 #include "kernels/vec16.h"
 #include "test_util.h"
 
@@ -26,9 +25,7 @@ std::vector<double> chunk_layout(const torch::Tensor& first, const torch::Tensor
   return std::vector<double>(laid.data_ptr<double>(), laid.data_ptr<double>() + laid.numel());
 }
 
-torch::Tensor tensor_of(const std::vector<float>& v) {
-  return torch::tensor(v, torch::kFloat32);
-}
+torch::Tensor tensor_of(const std::vector<float>& v) { return torch::tensor(v, torch::kFloat32); }
 
 TEST(KernelBatchNormTest, CountBatchNormStepCountsAndReturnsTheMomentum) {
   torch::Tensor steps = torch::zeros({}, torch::kInt64);
@@ -44,12 +41,12 @@ TEST(KernelBatchNormTest, StartBatchNorm2dStepChecksTheModuleAndCountsTheStep) {
   torch::nn::BatchNorm2d bn(torch::nn::BatchNorm2dOptions(4).momentum(0.25));
   EXPECT_DOUBLE_EQ(start_batchnorm2d_step(*bn, 4), 0.25);
   EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);
-  EXPECT_NE(error_of([&] { start_batchnorm2d_step(*bn, 3); })
-                .find("BatchNorm2d of 4 channels given 3 channels"),
+  EXPECT_NE(error_of([&] {
+              start_batchnorm2d_step(*bn, 3);
+            }).find("BatchNorm2d of 4 channels given 3 channels"),
             std::string::npos);
   torch::nn::BatchNorm2d plain(torch::nn::BatchNorm2dOptions(4).affine(false));
-  EXPECT_NE(error_of([&] { start_batchnorm2d_step(*plain, 4); }).find("affine"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { start_batchnorm2d_step(*plain, 4); }).find("affine"), std::string::npos);
   EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);  // refused steps are not counted
 }
 
@@ -84,8 +81,7 @@ TEST(KernelBatchNormTest, UpdateRunningStatisticsIsBatchNorm1dsUpdate) {
   expect_tensors_close(running_var, bn->running_var, "running var", 1e-6, 0);
   // Float64 statistics update float32 buffers the same way.
   torch::Tensor rm64 = torch::ones({2}), rv64 = torch::full({2}, 2.f);
-  update_running_statistics(rm64, rv64, mean.to(torch::kFloat64), var.to(torch::kFloat64), 4,
-                            0.1);
+  update_running_statistics(rm64, rv64, mean.to(torch::kFloat64), var.to(torch::kFloat64), 4, 0.1);
   EXPECT_EQ(rm64.scalar_type(), torch::kFloat32);
   expect_tensors_close(rm64, running_mean, "running mean from float64", 0, 0);
   expect_tensors_close(rv64, running_var, "running var from float64", 0, 0);
@@ -124,10 +120,10 @@ TEST(KernelBatchNormTest, BatchNormAffineFoldsTheNormalisationIntoScaleAndShift)
   // x * scale + shift is gamma * (x - mean) * invstd + beta.
   torch::manual_seed(4);
   const torch::Tensor x = torch::randn({6, 2}) * 3;
-  expect_tensors_close(x * tensor_of(scale) + tensor_of(shift),
-                       (x - tensor_of(mean)) * tensor_of(invstd) * tensor_of(gamma) +
-                           tensor_of(beta),
-                       "affine", 1e-6, 1e-6);
+  expect_tensors_close(
+      x * tensor_of(scale) + tensor_of(shift),
+      (x - tensor_of(mean)) * tensor_of(invstd) * tensor_of(gamma) + tensor_of(beta), "affine",
+      1e-6, 1e-6);
 }
 
 // BatchNorm2d -> ReLU in float64 by autograd against the helpers: the
@@ -142,8 +138,8 @@ TEST(KernelBatchNormTest, BackwardConstantsGiveAutogradsGradients) {
   const torch::Tensor grad = torch::randn({N, C, H, W}, f64);  // at ReLU's output
   const torch::Tensor yv = y.clone().requires_grad_(), gv = gamma.clone().requires_grad_();
   const torch::Tensor bv = beta.clone().requires_grad_();
-  const torch::Tensor out = torch::relu(torch::batch_norm(yv, gv, bv, {}, {}, true, 0.1, eps,
-                                                          false));
+  const torch::Tensor out =
+      torch::relu(torch::batch_norm(yv, gv, bv, {}, {}, true, 0.1, eps, false));
   out.backward(grad);
 
   const torch::Tensor mean = y.mean({0, 2, 3});
@@ -166,12 +162,12 @@ TEST(KernelBatchNormTest, BackwardConstantsGiveAutogradsGradients) {
   torch::Tensor du = torch::empty_like(y32);
   for (int64_t i = 0; i < y32.numel(); ++i) {
     const int64_t c = (i / (H * W)) % C;
-    du.data_ptr<float>()[i] = relu_gated(y32.data_ptr<float>()[i], k.scale[c], k.shift[c],
-                                         grad32.data_ptr<float>()[i]);
+    du.data_ptr<float>()[i] =
+        relu_gated(y32.data_ptr<float>()[i], k.scale[c], k.shift[c], grad32.data_ptr<float>()[i]);
   }
   expect_tensors_close(du, grad32 * (out > 0), "relu_gated", 0, 0);
-  const torch::Tensor dud = du.to(torch::kFloat64), xhat = (y - mean.reshape({1, C, 1, 1})) *
-                                                            invstd.reshape({1, C, 1, 1});
+  const torch::Tensor dud = du.to(torch::kFloat64),
+                      xhat = (y - mean.reshape({1, C, 1, 1})) * invstd.reshape({1, C, 1, 1});
   const torch::Tensor s = dud.reshape({2, 2, C, H * W}).sum({1, 3});
   const torch::Tensor q = (dud * xhat).reshape({2, 2, C, H * W}).sum({1, 3});
   torch::Tensor dgamma, dbeta;
@@ -189,8 +185,7 @@ TEST(KernelBatchNormTest, BackwardConstantsGiveAutogradsGradients) {
     dy.data_ptr<float>()[i] = batchnorm_input_gradient(
         du.data_ptr<float>()[i], y32.data_ptr<float>()[i], k.scale[c], k.k0[c], k.k1[c]);
   }
-  expect_tensors_close(dy.to(torch::kFloat64), yv.grad(), "dy = scale du + k0 + k1 y", 1e-4,
-                       1e-5);
+  expect_tensors_close(dy.to(torch::kFloat64), yv.grad(), "dy = scale du + k0 + k1 y", 1e-4, 1e-5);
 }
 
 // The element helpers give the same lanes on a 16-float vector as on floats.

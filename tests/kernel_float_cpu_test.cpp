@@ -1,9 +1,9 @@
 // is_float_cpu (src/kernels/float_cpu.h): which tensors the fused kernels
 // take, against LibTorch's own dtype and device.
-#include "kernels/float_cpu.h"
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include "kernels/float_cpu.h"
 
 namespace relnet {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 TEST(KernelFloatCpuTest, TakesDefinedFloat32CpuTensorsOnly) {
   const torch::Tensor x = torch::randn({2, 3, 4, 5});
   EXPECT_TRUE(is_float_cpu(x));
-  EXPECT_TRUE(is_float_cpu(torch::zeros({})));  // any shape
+  EXPECT_TRUE(is_float_cpu(torch::zeros({})));   // any shape
   EXPECT_TRUE(is_float_cpu(x.transpose(1, 3)));  // any strides
   EXPECT_TRUE(is_float_cpu(x.contiguous(at::MemoryFormat::ChannelsLast)));
   EXPECT_FALSE(is_float_cpu(torch::Tensor()));

@@ -12,7 +12,8 @@ using relnet::testing::error_of;
 
 TEST(KnnTest, NearestNeighboursVoteByCosineSimilarity) {
   // Train points along three directions; scale must not matter (cosine).
-  const auto train = torch::tensor({{1.f, 0.f}, {10.f, 1.f}, {0.f, 1.f}, {1.f, 9.f}, {-1.f, 0.f}, {-5.f, -1.f}});
+  const auto train =
+      torch::tensor({{1.f, 0.f}, {10.f, 1.f}, {0.f, 1.f}, {1.f, 9.f}, {-1.f, 0.f}, {-5.f, -1.f}});
   const auto labels = torch::tensor({0, 0, 1, 1, 2, 2}, torch::kInt64);
   const auto queries = torch::tensor({{100.f, 3.f}, {0.1f, 2.f}, {-0.3f, 0.01f}});
   const auto pred = knn_predict(train, labels, queries, 3, 2, 0.1);
@@ -53,7 +54,9 @@ TEST(KnnTest, RejectsBadArguments) {
   EXPECT_EQ(error_of([&] { knn_predict(f, l, f, 2, 0, 0.1); }), "knn: k must be >= 1, got 0");
   EXPECT_EQ(error_of([&] { knn_predict(f, l, f, 2, 3, 0.0); }),
             "knn: temperature must be > 0, got 0.000000");
-  EXPECT_EQ(error_of([&] { knn_predict(f, l, torch::randn({2, 5}), 2, 3, 0.1); }),
+  EXPECT_EQ(error_of([&] {
+              knn_predict(f, l, torch::randn({2, 5}), 2, 3, 0.1);
+            }),
             "knn: train and query features must be (N, D) and (Q, D), got [4, 3] and [2, 5]");
   EXPECT_EQ(error_of([&] { knn_predict(f, torch::zeros({3}, torch::kInt64), f, 2, 3, 0.1); }),
             "knn: need one label per train row (and at least one row), got [3] labels for 4 rows");

@@ -72,10 +72,11 @@ TEST(LinearEvalTest, RejectsACheckpointWithoutMeta) {
     linear_eval(opt);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "checkpoint '" + dir / "b.pt" +
-                  "' has no relnet metadata naming its backbone (saved by PyTorch?): pass --backbone "
-                  "NAME (conv4, resnet8, resnet32, resnet56, resnet18, resnet34) and --dataset");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "checkpoint '" + dir / "b.pt" +
+            "' has no relnet metadata naming its backbone (saved by PyTorch?): pass --backbone "
+            "NAME (conv4, resnet8, resnet32, resnet56, resnet18, resnet34) and --dataset");
   }
 }
 

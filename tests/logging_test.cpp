@@ -73,13 +73,15 @@ TEST(LoggingTest, PeriodicLinesGoToTheLogFileAndToTheConsoleOnlyWithoutABar) {
   }
   init_logging("info", ProgressMode::kAuto);
   const std::string file = slurp(dir / "train.log");
-  for (const char* line : {"step line one", "an event", "step line two", "above the bar", "quiet but kept"}) {
+  for (const char* line :
+       {"step line one", "an event", "step line two", "above the bar", "quiet but kept"}) {
     EXPECT_NE(file.find(line), std::string::npos) << line << " missing from:\n" << file;
   }
   EXPECT_EQ(file.find('\r'), std::string::npos);
   std::ofstream(dir / "a_file") << "x";  // a file where the folder should be
-  EXPECT_NE(relnet::testing::error_of([&] { LogFile bad(dir / "a_file/train.log", false); })
-                .find("cannot open log file"),
+  EXPECT_NE(relnet::testing::error_of([&] {
+              LogFile bad(dir / "a_file/train.log", false);
+            }).find("cannot open log file"),
             std::string::npos);
 }
 

@@ -23,7 +23,8 @@ TEST(RelationLossTest, FocalWeighsEachPairByItsDifficultyAndClass) {
   EXPECT_NEAR(relation_loss(kLogits, kTargets, focal).item<double>(), 0.533869115848526, 1e-12);
   // gamma 0 and alpha 0.5: half of BCE.
   focal = {LossKind::kFocal, 0.0, 0.5};
-  EXPECT_NEAR(relation_loss(kLogits, kTargets, focal).item<double>(), 1.0454810576737206 / 2, 1e-12);
+  EXPECT_NEAR(relation_loss(kLogits, kTargets, focal).item<double>(), 1.0454810576737206 / 2,
+              1e-12);
 }
 
 TEST(RelationLossTest, ParsesItsNames) {

@@ -38,7 +38,9 @@ class MethodParityTest : public ::testing::Test {
     ref_ = nullptr;
   }
   void SetUp() override {
-    if (!ref_) GTEST_SKIP() << RELNET_PYTHON << " with torch is not installed (scripts/setup.sh installs it)";
+    if (!ref_)
+      GTEST_SKIP() << RELNET_PYTHON
+                   << " with torch is not installed (scripts/setup.sh installs it)";
   }
   static torch::Tensor tensor(const std::string& key) { return ref_->at(key).toTensor(); }
   static StateDict dict(const std::string& key) {
@@ -51,7 +53,8 @@ class MethodParityTest : public ::testing::Test {
   static void expect_close(const torch::Tensor& got, const std::string& key, double tol = 1e-6) {
     const torch::Tensor expected = tensor(key);
     ASSERT_EQ(got.sizes(), expected.sizes()) << key;
-    const double diff = (got.to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
+    const double diff =
+        (got.to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
     EXPECT_LT(diff, tol) << key << ": max |difference| " << diff;
   }
   static c10::impl::GenericDict* ref_;
@@ -106,7 +109,8 @@ TEST_F(MethodParityTest, InfoMaxLocalAndPriorTermsAndGradients) {
 // A method built over a conv4 backbone for `data`, its module `key` loaded
 // with the reference's weights.
 template <typename M>
-std::unique_ptr<M> method_with(const Config& config, const ImageDataset& data, const StateDict& weights) {
+std::unique_ptr<M> method_with(const Config& config, const ImageDataset& data,
+                               const StateDict& weights) {
   auto method = std::make_unique<M>(
       MethodContext{&config, &data, Normalization{}, torch::kCPU, make_backbone("conv4")});
   load_state_dict(*method->modules().at(0).second, weights, "reference weights");
@@ -129,7 +133,8 @@ TEST_F(MethodParityTest, RotationTurnsAndCrossEntropy) {
   auto method = method_with<RotationMethod>(config, data, dict("rotation_classifier"));
   const torch::Tensor f = tensor("rotation_features").clone().requires_grad_(true);  // (4B, D)
   StepClock clock(false, false);
-  const MethodOutput out = method->loss({f}, {torch::Tensor(), torch::arange(f.size(0) / 4)}, nullptr, clock);
+  const MethodOutput out =
+      method->loss({f}, {torch::Tensor(), torch::arange(f.size(0) / 4)}, nullptr, clock);
   out.loss.backward();
   expect_close(out.loss, "rotation_loss");
   expect_close(f.grad(), "rotation_grad");

@@ -183,12 +183,16 @@ TEST(MethodTest, DefaultLearningRatesAreTheReferences) {
   data.images = torch::zeros({40, 3, 8, 8}, torch::kUInt8);
   data.labels = torch::arange(40) % 4;
   data.num_classes = 4;
-  for (const auto& [name, lr] : std::vector<std::pair<std::string, double>>{
-           {"relational", 1e-3}, {"simclr", 1e-3}, {"deepcluster", 1e-3}, {"infomax", 1e-4},
-           {"rotation", 1e-3}, {"supervised", 0.1}}) {
+  for (const auto& [name, lr] : std::vector<std::pair<std::string, double>>{{"relational", 1e-3},
+                                                                            {"simclr", 1e-3},
+                                                                            {"deepcluster", 1e-3},
+                                                                            {"infomax", 1e-4},
+                                                                            {"rotation", 1e-3},
+                                                                            {"supervised", 0.1}}) {
     Config c;
     c.method.name = name;
-    const auto method = make_method({&c, &data, Normalization{}, torch::kCPU, make_backbone("conv4")});
+    const auto method =
+        make_method({&c, &data, Normalization{}, torch::kCPU, make_backbone("conv4")});
     EXPECT_DOUBLE_EQ(effective_lr(c, *method), lr) << name;
     c.train.lr = 0.5;
     EXPECT_DOUBLE_EQ(effective_lr(c, *method), 0.5) << name;

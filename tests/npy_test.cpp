@@ -14,7 +14,8 @@ namespace {
 using relnet::testing::error_of;
 
 TEST(NpyTest, PreambleRoundTripsEveryRankAlignedTo64Bytes) {
-  for (const auto& shape : std::vector<std::vector<int64_t>>{{}, {7}, {2, 3}, {100000, 3, 96, 96}}) {
+  for (const auto& shape :
+       std::vector<std::vector<int64_t>>{{}, {7}, {2, 3}, {100000, 3, 96, 96}}) {
     for (const std::string descr : {"|u1", "<i8"}) {
       const std::string p = npy_preamble(descr, shape);
       EXPECT_EQ(p.size() % 64, 0u);
@@ -53,20 +54,24 @@ std::string parse_error(const std::string& bytes) {
 }
 
 TEST(NpyTest, MalformedPreamblesNameTheFileAndTheProblem) {
-  EXPECT_EQ(parse_error("PK\x03\x04 a zip file"), "f.npy: not a .npy file (no \\x93NUMPY magic at its start)");
+  EXPECT_EQ(parse_error("PK\x03\x04 a zip file"),
+            "f.npy: not a .npy file (no \\x93NUMPY magic at its start)");
   EXPECT_EQ(parse_error(std::string("\x93NUMPY\x09\x00", 8)),
             "f.npy: .npy version 9 is not one relnet reads (1, 2, 3)");
   EXPECT_EQ(parse_error(std::string("\x93NUMPY\x01\x00\xff\x00{'descr'", 17)),
             "f.npy: truncated inside its .npy header (255 bytes announced, 7 present)");
   EXPECT_EQ(parse_error(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }")),
             "f.npy: unsupported dtype '<f4' (relnet reads '|u1' uint8 and '<i8' int64)");
-  EXPECT_EQ(parse_error(with_header("{'descr': '|u1', 'fortran_order': True, 'shape': (2,), }")),
-            "f.npy: not a .npy file relnet reads: is in Fortran order; relnet reads C-order arrays only");
-  EXPECT_EQ(parse_error(with_header("{'descr': '|u1', 'shape': (2,), }")),
-            "f.npy: not a .npy file relnet reads: header lacks one of 'descr', 'fortran_order', 'shape'");
+  EXPECT_EQ(
+      parse_error(with_header("{'descr': '|u1', 'fortran_order': True, 'shape': (2,), }")),
+      "f.npy: not a .npy file relnet reads: is in Fortran order; relnet reads C-order arrays only");
+  EXPECT_EQ(
+      parse_error(with_header("{'descr': '|u1', 'shape': (2,), }")),
+      "f.npy: not a .npy file relnet reads: header lacks one of 'descr', 'fortran_order', 'shape'");
   EXPECT_EQ(parse_error(with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (-2,), }")),
             "f.npy: not a .npy file relnet reads: has a malformed shape");
-  EXPECT_EQ(parse_error(with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
+  EXPECT_EQ(parse_error(with_header(
+                "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
             "f.npy: not a .npy file relnet reads: has a dimension too large for int64");
   EXPECT_EQ(parse_error(with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (2,")),
             "f.npy: not a .npy file relnet reads: has a malformed shape");

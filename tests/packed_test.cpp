@@ -72,10 +72,12 @@ TEST(PackedTest, PackedMnistReadsBackExactlyFromTheMapping) {
     expect_same_dataset(load_dataset("mnist", dir / "mnist", split, 7),
                         load_dataset("mnist", dir / "pack", split, 7));
   }
-  EXPECT_EQ(dataset_normalization("packed", dir / "pack").mean, default_normalization("mnist").mean);
+  EXPECT_EQ(dataset_normalization("packed", dir / "pack").mean,
+            default_normalization("mnist").mean);
   EXPECT_EQ(default_train_split("packed", dir / "pack"), Split::kTrain);
-  EXPECT_EQ(error_of([&] { load_dataset("cifar10", dir / "pack", Split::kTrain); }),
-            "'" + dir / "pack" + "' holds a pack of mnist, not cifar10: use --dataset packed (or mnist)");
+  EXPECT_EQ(
+      error_of([&] { load_dataset("cifar10", dir / "pack", Split::kTrain); }),
+      "'" + dir / "pack" + "' holds a pack of mnist, not cifar10: use --dataset packed (or mnist)");
 }
 
 TEST(PackedTest, NumpyOpensThePackMemoryMapped) {
@@ -88,7 +90,8 @@ TEST(PackedTest, NumpyOpensThePackMemoryMapped) {
       "assert i.shape==(40,3,16,16) and i.dtype==np.uint8, i.shape; "
       "assert l.shape==(40,) and l.dtype==np.int64 and list(l[:3])==[0,1,2], l; "
       "assert '%08x' % zlib.crc32(open(d+'/train_images.npy','rb').read()) == "
-      "m['splits']['train']['images_crc32']\" " + dir / "pack";
+      "m['splits']['train']['images_crc32']\" " +
+      dir / "pack";
   if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) {
     GTEST_SKIP() << "/usr/bin/python3 has no numpy";
   }
@@ -105,8 +108,9 @@ TEST(PackedTest, DamagedPacksFailWithOneLineNamingTheFile) {
   };
   EXPECT_EQ(load(Split::kUnlabeled), prefix + "has no unlabeled split (splits: train, test)");
   EXPECT_EQ(load(Split::kTrain, 32),
-            prefix + "holds 16x16 images, and 32x32 are asked for (the checkpoint's side or "
-                     "data.image_size): pack again with --image-size 32");
+            prefix +
+                "holds 16x16 images, and 32x32 are asked for (the checkpoint's side or "
+                "data.image_size): pack again with --image-size 32");
 
   const std::string images = dir / "pack/train_images.npy";
   const auto size = fs::file_size(images);
@@ -130,9 +134,12 @@ TEST(PackedTest, DamagedPacksFailWithOneLineNamingTheFile) {
   std::ofstream(dir / "pack/pack.json") << "{\"format\": \"relnet-pack\", \"version\": 1";
   EXPECT_EQ(load().rfind(prefix + "pack.json is not valid JSON: ", 0), 0u) << load();
   std::ofstream(dir / "pack/pack.json") << "{\"format\": \"relnet-pack\", \"version\": 7}";
-  EXPECT_EQ(load(), prefix + "pack version 7 is not one this relnet reads (1): pack the dataset again");
+  EXPECT_EQ(load(),
+            prefix + "pack version 7 is not one this relnet reads (1): pack the dataset again");
   fs::remove(dir / "pack/pack.json");
-  EXPECT_EQ(load(), prefix + "no pack.json (not a pack, or an interrupted `relnet data pack`: run it again)");
+  EXPECT_EQ(
+      load(),
+      prefix + "no pack.json (not a pack, or an interrupted `relnet data pack`: run it again)");
 }
 
 TEST(PackedTest, ReportChecksStructureAlwaysAndEveryByteOnDemand) {
@@ -181,7 +188,8 @@ TEST(PackedTest, PackingRefusesToOverwriteAPackAndAStopLeavesNoManifest) {
   }
   o.dataset = "packed";
   o.root = dir / "pack";
-  EXPECT_EQ(error_of([&] { pack_dataset(o); }), "'" + o.root + "' is already a pack: it needs no packing");
+  EXPECT_EQ(error_of([&] { pack_dataset(o); }),
+            "'" + o.root + "' is already a pack: it needs no packing");
 }
 
 #ifdef RELNET_WITH_IMAGE_IO
@@ -197,9 +205,11 @@ void write_bar_folder(const fs::path& root, int64_t per_class) {
       for (int64_t y = 0; y < side; ++y)
         for (int64_t x = 0; x < side; ++x) {
           const uint8_t v = relnet::testing::pattern_pixel(i, y, x, side, rng, true);
-          img.at<cv::Vec3b>(static_cast<int>(y), static_cast<int>(x)) = {v, uint8_t(v / 2), uint8_t(255 - v)};
+          img.at<cv::Vec3b>(static_cast<int>(y), static_cast<int>(x)) = {v, uint8_t(v / 2),
+                                                                         uint8_t(255 - v)};
         }
-      const fs::path path = root / split / ("class" + std::to_string(i % 10)) / (std::to_string(i) + ".png");
+      const fs::path path =
+          root / split / ("class" + std::to_string(i % 10)) / (std::to_string(i) + ".png");
       fs::create_directories(path.parent_path());
       ASSERT_TRUE(cv::imwrite(path.string(), img));
     }
@@ -226,7 +236,8 @@ TEST(PackedTest, ImageFolderPackTrainsAndEvaluatesBitForBitLikeTheFolder) {
 
   std::vector<double> accuracies;
   std::vector<torch::Tensor> weights;
-  for (const auto& [dataset, root] : {std::pair{"image_folder", o.root}, std::pair{"packed", o.out}}) {
+  for (const auto& [dataset, root] :
+       {std::pair{"image_folder", o.root}, std::pair{"packed", o.out}}) {
     Config c = relnet::testing::tiny_mnist_config(root, dir / dataset);
     c.data.dataset = dataset;
     c.data.image_size = 16;
@@ -240,7 +251,8 @@ TEST(PackedTest, ImageFolderPackTrainsAndEvaluatesBitForBitLikeTheFolder) {
     accuracies.push_back(linear_eval(opt).test_accuracy);
     torch::Tensor flat;
     for (const auto& [name, t] : load_checkpoint(opt.checkpoint).backbone) {
-      flat = flat.defined() ? torch::cat({flat, t.flatten().to(torch::kFloat64)}) : t.flatten().to(torch::kFloat64);
+      flat = flat.defined() ? torch::cat({flat, t.flatten().to(torch::kFloat64)})
+                            : t.flatten().to(torch::kFloat64);
     }
     weights.push_back(flat);
   }

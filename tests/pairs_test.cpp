@@ -18,10 +18,10 @@ TEST(PairsTest, MatchesTheHandComputedReferenceOrderForK3B4) {
   // Blocks pos(0,1) neg(0,1) pos(0,2) neg(0,2) pos(1,2) neg(1,2); shifts 1, 2, 3.
   // roll(F_j, s)[r] = F_j[(r - s) mod B].
   const std::vector<std::vector<float>> expected = {
-      {0, 10}, {1, 11}, {2, 12}, {3, 13},   // pos(0,1)
-      {0, 13}, {1, 10}, {2, 11}, {3, 12},   // neg(0,1), s=1
-      {0, 20}, {1, 21}, {2, 22}, {3, 23},   // pos(0,2)
-      {0, 22}, {1, 23}, {2, 20}, {3, 21},   // neg(0,2), s=2
+      {0, 10},  {1, 11},  {2, 12},  {3, 13},   // pos(0,1)
+      {0, 13},  {1, 10},  {2, 11},  {3, 12},   // neg(0,1), s=1
+      {0, 20},  {1, 21},  {2, 22},  {3, 23},   // pos(0,2)
+      {0, 22},  {1, 23},  {2, 20},  {3, 21},   // neg(0,2), s=2
       {10, 20}, {11, 21}, {12, 22}, {13, 23},  // pos(1,2)
       {10, 21}, {11, 22}, {12, 23}, {13, 20},  // neg(1,2), s=3
   };
@@ -60,7 +60,8 @@ TEST(PairsTest, ElementwiseAggregations) {
   EXPECT_TRUE(torch::equal(aggregate(a, b, Aggregation::kSum), torch::tensor({{4.f, 7.f}})));
   EXPECT_TRUE(torch::equal(aggregate(a, b, Aggregation::kMean), torch::tensor({{2.f, 3.5f}})));
   EXPECT_TRUE(torch::equal(aggregate(a, b, Aggregation::kMax), torch::tensor({{3.f, 5.f}})));
-  EXPECT_TRUE(torch::equal(aggregate(a, b, Aggregation::kCat), torch::tensor({{1.f, 5.f, 3.f, 2.f}})));
+  EXPECT_TRUE(
+      torch::equal(aggregate(a, b, Aggregation::kCat), torch::tensor({{1.f, 5.f, 3.f, 2.f}})));
   EXPECT_EQ(aggregated_size(Aggregation::kCat, 64), 128);
   EXPECT_EQ(aggregated_size(Aggregation::kMax, 64), 64);
   EXPECT_THROW(parse_aggregation("concat"), std::invalid_argument);

@@ -6,7 +6,6 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-
 #include <set>
 
 #include "test_util.h"
@@ -30,7 +29,8 @@ bool has_color_near(const cv::Mat& img, const cv::Scalar& c, int tol = 10) {
   for (int y = 0; y < img.rows; ++y) {
     for (int x = 0; x < img.cols; ++x) {
       const auto p = img.at<cv::Vec3b>(y, x);
-      if (std::abs(p[0] - c[0]) <= tol && std::abs(p[1] - c[1]) <= tol && std::abs(p[2] - c[2]) <= tol) {
+      if (std::abs(p[0] - c[0]) <= tol && std::abs(p[1] - c[1]) <= tol &&
+          std::abs(p[2] - c[2]) <= tol) {
         return true;
       }
     }
@@ -50,8 +50,10 @@ TEST(PlotTest, NiceTicksCoverTheRangeWithRoundSteps) {
 
 TEST(PlotTest, PanelsHaveTheirSizeAndDrawTheSeriesColours) {
   Panel p{"loss", "epoch", "loss", {}, std::nullopt};
-  p.series.push_back({"a", {0, 1, 2, 3}, {1.0, 0.7, 0.5, 0.45}, palette(0), LineStyle::kSolid, 2, true, true});
-  p.series.push_back({"b", {0, 1, 2, 3}, {0.9, 0.8, 0.6, 0.4}, palette(1), LineStyle::kDashed, 2, false, true});
+  p.series.push_back(
+      {"a", {0, 1, 2, 3}, {1.0, 0.7, 0.5, 0.45}, palette(0), LineStyle::kSolid, 2, true, true});
+  p.series.push_back(
+      {"b", {0, 1, 2, 3}, {0.9, 0.8, 0.6, 0.4}, palette(1), LineStyle::kDashed, 2, false, true});
   Panel q{"single point", "epoch", "", {}, std::make_pair(0.0, 1.0)};
   q.series.push_back({"only", {1}, {0.5}, palette(2), LineStyle::kDotted, 2, false, true});
   const cv::Mat img = draw_panels({p, q}, 400, 300);
@@ -96,5 +98,7 @@ TEST(PlotTest, WritePngDecodesToTheSameImage) {
 
 #else  // built without image I/O
 #include <gtest/gtest.h>
-TEST(PlotTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+TEST(PlotTest, NeedsImageIo) {
+  GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)";
+}
 #endif

@@ -67,5 +67,7 @@ TEST(PreviewTest, RejectsMoreImagesThanTheDatasetHas) {
 
 #else  // built without image I/O
 #include <gtest/gtest.h>
-TEST(PreviewTest, NeedsImageIo) { GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)"; }
+TEST(PreviewTest, NeedsImageIo) {
+  GTEST_SKIP() << "built without image I/O (RELNET_WITH_IMAGE_IO=OFF)";
+}
 #endif

@@ -54,8 +54,9 @@ TEST(RetrievalTest, PrecisionAndMapMatchTheHandComputedRanking) {
 TEST(RetrievalTest, AQueryWithoutRelevantImagesScoresZeroAndTiesKeepGalleryOrder) {
   const auto gallery = torch::tensor({{1.f, 0.f}, {1.f, 0.f}, {0.f, 1.f}});
   const auto labels = torch::tensor({1, 2, 1}, torch::kInt64);
-  const RetrievalMetrics m = retrieval_metrics(gallery, labels, torch::tensor({{1.f, 0.f}, {1.f, 0.f}}),
-                                               torch::tensor({7, 2}, torch::kInt64), {1});
+  const RetrievalMetrics m =
+      retrieval_metrics(gallery, labels, torch::tensor({{1.f, 0.f}, {1.f, 0.f}}),
+                        torch::tensor({7, 2}, torch::kInt64), {1});
   // Query 1 has no relevant image: P@1 0, AP 0. Query 2: the tie between rows
   // 0 and 1 ranks row 0 first, so its only relevant image (row 1) is at rank 2.
   EXPECT_NEAR(m.precision_at_k[0], 0.0, 1e-9);
@@ -65,12 +66,15 @@ TEST(RetrievalTest, AQueryWithoutRelevantImagesScoresZeroAndTiesKeepGalleryOrder
 
 TEST(RetrievalTest, RejectsBadK) {
   const Fixture f;
-  EXPECT_EQ(error_of([&] { retrieval_metrics(f.gallery, f.gallery_labels, f.queries, f.query_labels, {5}); }),
+  EXPECT_EQ(error_of([&] {
+              retrieval_metrics(f.gallery, f.gallery_labels, f.queries, f.query_labels, {5});
+            }),
             "retrieval: k must be in [1, 4] (the gallery size), got 5");
-  EXPECT_EQ(error_of([&] { retrieval_metrics(f.gallery, f.gallery_labels, f.queries, f.query_labels, {}); }),
+  EXPECT_EQ(error_of([&] {
+              retrieval_metrics(f.gallery, f.gallery_labels, f.queries, f.query_labels, {});
+            }),
             "retrieval: no k given");
 }
-
 
 #ifdef RELNET_WITH_IMAGE_IO
 TEST(RetrievalTest, GridFramesSameClassNeighboursGreenAndOthersRed) {
@@ -92,9 +96,9 @@ TEST(RetrievalTest, GridFramesSameClassNeighboursGreenAndOthersRed) {
     const int y = header + 4 + row * (tile + 4);
     return grid.at<cv::Vec3b>(y + 1, x + 1);
   };
-  EXPECT_EQ(frame_at(0, 1), cv::Vec3b(80, 170, 40));   // same class: green
-  EXPECT_EQ(frame_at(0, 2), cv::Vec3b(40, 40, 220));   // other class: red
-  EXPECT_EQ(frame_at(1, 1), cv::Vec3b(80, 170, 40));   // query 1 (label 1) -> gallery 0 (label 1)
+  EXPECT_EQ(frame_at(0, 1), cv::Vec3b(80, 170, 40));  // same class: green
+  EXPECT_EQ(frame_at(0, 2), cv::Vec3b(40, 40, 220));  // other class: red
+  EXPECT_EQ(frame_at(1, 1), cv::Vec3b(80, 170, 40));  // query 1 (label 1) -> gallery 0 (label 1)
   EXPECT_THROW(retrieval_grid(qi, ql, gi, gl, top, 2, 3, {}), std::invalid_argument);
 }
 #endif

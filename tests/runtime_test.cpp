@@ -101,9 +101,8 @@ TEST(RuntimeTest, SetsAShortSpinAndOneOpenBlasThreadUnlessTheUserChose) {
     EXPECT_EQ(thread_settings_to_set(), (Settings{{"OPENBLAS_NUM_THREADS", "1"}}));
   }
   {
-    ScopedEnv env({{"OMP_WAIT_POLICY", nullptr},
-                   {"GOMP_SPINCOUNT", "5"},
-                   {"OPENBLAS_NUM_THREADS", "2"}});
+    ScopedEnv env(
+        {{"OMP_WAIT_POLICY", nullptr}, {"GOMP_SPINCOUNT", "5"}, {"OPENBLAS_NUM_THREADS", "2"}});
     EXPECT_TRUE(thread_settings_to_set().empty());  // after the restart, too
   }
 }

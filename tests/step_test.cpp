@@ -69,7 +69,6 @@ TEST(StepTest, TwoStageBackwardEqualsOneBackwardOnBothPaths) {
   }
 }
 
-
 // bf16 autocast (train.precision = bf16), here on the CPU: the loss and the
 // gradients stay fp32 and close to the fp32 step's; the weights are untouched.
 TEST(StepTest, Bf16AutocastKeepsFp32WeightsAndGradientsCloseToFp32) {

@@ -98,8 +98,8 @@ TEST(Stl10Test, ReadsTheFolderItselfOrItsStl10BinarySubfolder) {
   EXPECT_EQ(load_stl10(files.dir.string(), Split::kTest).size(), 5);
   TempDir empty("stl10_empty");
   EXPECT_EQ(error_of([&] { load_stl10(empty.str(), Split::kTrain); }),
-            "STL-10 folder not found: neither '" + empty / "stl10_binary" + "' nor '" + empty.str() +
-                "' holds train_X.bin");
+            "STL-10 folder not found: neither '" + empty / "stl10_binary" + "' nor '" +
+                empty.str() + "' holds train_X.bin");
 }
 
 TEST(Stl10Test, CorruptFilesAreNamedWithWhatIsWrong) {
@@ -115,14 +115,15 @@ TEST(Stl10Test, CorruptFilesAreNamedWithWhatIsWrong) {
   write(files.dir / "test_y.bin", labels(4));
   EXPECT_EQ(error_of([&] { load_stl10(files.root.str(), Split::kTest); }),
             "STL-10 files disagree: '" + (files.dir / "test_X.bin").string() +
-                "' holds 5 images but '" + (files.dir / "test_y.bin").string() + "' holds 4 labels");
+                "' holds 5 images but '" + (files.dir / "test_y.bin").string() +
+                "' holds 4 labels");
 
   auto bad = labels(5);
   bad[3] = 11;
   write(files.dir / "test_y.bin", bad);
-  EXPECT_EQ(error_of([&] { load_stl10(files.root.str(), Split::kTest); }),
-            "STL-10 file '" + (files.dir / "test_y.bin").string() +
-                "': label 3 is 11, expected 1..10");
+  EXPECT_EQ(
+      error_of([&] { load_stl10(files.root.str(), Split::kTest); }),
+      "STL-10 file '" + (files.dir / "test_y.bin").string() + "': label 3 is 11, expected 1..10");
 
   fs::remove(files.dir / "train_y.bin");
   EXPECT_EQ(error_of([&] { load_stl10(files.root.str(), Split::kTrain); }),

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "relnet/data/info.h"
-
 #include "test_util.h"
 
 namespace relnet {

@@ -57,10 +57,11 @@ TEST(TestClassifierTest, ABackboneFileHasNoClassifier) {
   TestOptions t;
   t.checkpoint = trained_backbone(dir);
   t.device = "cpu";
-  EXPECT_EQ(error_of([&] { test_classifier(t); }),
-            "checkpoint '" + t.checkpoint +
-                "' holds no classifier: relnet test takes the linear.pt written by relnet linear-eval "
-                "(for a backbone.pt, run linear-eval)");
+  EXPECT_EQ(
+      error_of([&] { test_classifier(t); }),
+      "checkpoint '" + t.checkpoint +
+          "' holds no classifier: relnet test takes the linear.pt written by relnet linear-eval "
+          "(for a backbone.pt, run linear-eval)");
 }
 
 TEST(FinetuneTest, FlipAndShiftMovesPixelsAndKeepsFlatImagesFlat) {
@@ -80,7 +81,8 @@ TEST(FinetuneTest, FlipAndShiftMovesPixelsAndKeepsFlatImagesFlat) {
   EXPECT_GT(flipped, 4);
   EXPECT_LT(flipped, 28);
   // A shifted image holds the original's pixels, moved.
-  const auto ramp = torch::arange(100, torch::kFloat).view({1, 1, 10, 10}).expand({1, 3, 10, 10}).contiguous();
+  const auto ramp =
+      torch::arange(100, torch::kFloat).view({1, 1, 10, 10}).expand({1, 3, 10, 10}).contiguous();
   Rng again(5);
   const auto moved = flip_and_shift(ramp, 0.2, again);
   EXPECT_EQ(moved.sizes(), ramp.sizes());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,8 +15,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "relnet/config.h"
 #include "relnet/util/rng.h"
@@ -52,7 +51,8 @@ inline void expect_batchnorm_close(const torch::nn::BatchNorm2d& bn,
   expect_tensors_close(bn->bias.grad(), f32(reference->bias.grad()), "d bn bias");
   expect_tensors_close(bn->running_mean, f32(reference->running_mean), "running mean", 1e-5, 1e-6);
   expect_tensors_close(bn->running_var, f32(reference->running_var), "running var", 1e-5, 1e-6);
-  EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), reference->num_batches_tracked.item<int64_t>());
+  EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(),
+            reference->num_batches_tracked.item<int64_t>());
 }
 
 // Not a check, for the block kernels' DISABLED_Timing tests: `reps` times,

@@ -51,7 +51,8 @@ TEST(TrainerTest, ShortRunLowersTheLossAndWritesTheRunFiles) {
   }
   std::vector<double> epoch_loss;
   for (const auto& rec : read_jsonl(c.train.out_dir + "/metrics.jsonl")) {
-    for (const char* key : {"loss", "accuracy", "accuracy_positive", "accuracy_negative", "images_per_s"}) {
+    for (const char* key :
+         {"loss", "accuracy", "accuracy_positive", "accuracy_negative", "images_per_s"}) {
       EXPECT_TRUE(rec.contains(key)) << rec.dump();
     }
     if (rec["kind"] == "epoch") epoch_loss.push_back(rec["loss"].get<double>());

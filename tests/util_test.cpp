@@ -89,8 +89,9 @@ TEST(FsTest, MappedFileSeesTheBytesAndRefusesWhatIsNotAFile) {
   EXPECT_EQ(MappedFile::open(dir / "empty")->data(), nullptr);
   EXPECT_EQ(relnet::testing::error_of([&] { MappedFile::open(dir.str()); }),
             "'" + dir.str() + "' is not a regular file");
-  EXPECT_NE(relnet::testing::error_of([&] { MappedFile::open(dir / "none"); }).find("cannot open '"),
-            std::string::npos);
+  EXPECT_NE(
+      relnet::testing::error_of([&] { MappedFile::open(dir / "none"); }).find("cannot open '"),
+      std::string::npos);
 }
 
 TEST(MetricsTest, WritesOneJsonObjectPerLine) {

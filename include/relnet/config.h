@@ -3,9 +3,8 @@
 // a message naming the key, the expected value and the value found.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -158,11 +157,11 @@ void apply_overrides(Config& config, const std::vector<std::string>& assignments
 
 // One key of the config as `relnet config schema` and docs/CONFIG.md show it.
 struct ConfigKey {
-  std::string key;              // "train.epochs"
-  std::string type;             // "int >= 1", "number in [0, 1]", "one of bce | focal"
-  std::string meaning;          // Markdown (backticks for names)
-  nlohmann::json default_value; // as config_to_json(Config{}) writes it
-  std::string default_text;     // shown instead of default_value when not empty
+  std::string key;               // "train.epochs"
+  std::string type;              // "int >= 1", "number in [0, 1]", "one of bce | focal"
+  std::string meaning;           // Markdown (backticks for names)
+  nlohmann::json default_value;  // as config_to_json(Config{}) writes it
+  std::string default_text;      // shown instead of default_value when not empty
 };
 
 // Every key the config accepts, in config_to_json's order. The same table

@@ -131,12 +131,14 @@ void ViewBatcher::worker_loop() {
   }
 }
 
-ViewBatch ViewBatcher::build(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const {
+ViewBatch ViewBatcher::build(int64_t epoch, int64_t index,
+                             const std::vector<int64_t>& order) const {
   const int64_t B = batch_size_;
   const int64_t side = augmenter_.side();
   const int64_t H = dataset_.images.size(2), W = dataset_.images.size(3);
-  auto views = torch::empty({K_ * B, 3, side, side},
-                            torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin_memory_));
+  auto views =
+      torch::empty({K_ * B, 3, side, side},
+                   torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin_memory_));
   auto images = torch::empty({B}, torch::kInt64);
   const uint8_t* pixels = dataset_.images.data_ptr<uint8_t>();
   int64_t* image_ids = images.data_ptr<int64_t>();

@@ -22,9 +22,7 @@ double triangle(double x) {
 
 RELNET_INLINE float clamp01(float x) { return std::min(std::max(x, 0.0f), 1.0f); }
 
-RELNET_INLINE float luma(float r, float g, float b) {
-  return kLumaR * r + kLumaG * g + kLumaB * b;
-}
+RELNET_INLINE float luma(float r, float g, float b) { return kLumaR * r + kLumaG * g + kLumaB * b; }
 
 // c ? a : b as a bitwise blend. Plain selects let GCC sink the arm that only
 // one side uses into a branch, and (under -ftrapping-math) a branch holding

@@ -9,10 +9,10 @@
 #include <chrono>
 #include <sstream>
 
+#include "relnet/augment/batcher.h"
 #include "relnet/augment/pipeline.h"
 #include "relnet/config.h"
 #include "relnet/data/dataset.h"
-#include "relnet/augment/batcher.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/methods/method.h"
 #include "relnet/models/backbone.h"
@@ -42,7 +42,7 @@ ImageDataset generated(int64_t n, int64_t side, uint64_t seed) {
   ImageDataset ds;
   ds.name = "generated";
   ds.images = torch::randint(0, 256, {n, 3, side, side}, torch::kUInt8);  // (N, 3, side, side)
-  ds.labels = torch::arange(n, torch::kInt64).remainder(10);             // (N)
+  ds.labels = torch::arange(n, torch::kInt64).remainder(10);              // (N)
   ds.num_classes = 10;
   for (int c = 0; c < 10; ++c) ds.class_names.push_back(std::to_string(c));
   return ds;
@@ -69,14 +69,15 @@ json train_bench(const BenchOptions& o, torch::Device device, int threads, int64
   }
   const int64_t total_steps = o.warmup + o.steps;
   const ImageDataset data =
-      o.dataset.empty() ? generated(o.batch * total_steps, o.side, 1)
-                        : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset, o.data_root),
-                                       o.batch * total_steps);
+      o.dataset.empty()
+          ? generated(o.batch * total_steps, o.side, 1)
+          : load_dataset(o.dataset, o.data_root, default_train_split(o.dataset, o.data_root),
+                         o.batch * total_steps);
   Config config = bench_config(o);
   // DeepCluster: the reference's 100 clusters (CIFAR-10), fewer on a small bench set.
   config.method.clusters = std::min<int64_t>(100, data.size());
-  const Normalization norm =
-      o.dataset.empty() ? default_normalization("cifar10") : dataset_normalization(o.dataset, o.data_root);
+  const Normalization norm = o.dataset.empty() ? default_normalization("cifar10")
+                                               : dataset_normalization(o.dataset, o.data_root);
 
   torch::manual_seed(1);
   Backbone backbone = make_backbone(o.backbone);
@@ -171,19 +172,20 @@ json linear_eval_bench(const BenchOptions& o, torch::Device device, int threads)
       train_linear_classifier(train_f, train.labels, 10, o.epochs, 128, 1e-3, 1, device);
   const double classifier_s = since(t1);
   const double accuracy = classifier_accuracy(classifier, test_f, test.labels, device);
-  return json{{"mode", "linear_eval"},
-              {"backbone", o.backbone},
-              {"epochs", o.epochs},
-              {"train_images", o.train_images},
-              {"test_images", o.test_images},
-              {"threads", threads},
-              {"device", device.str()},
-              {"features_s", features_s},
-              {"classifier_s", classifier_s},
-              {"seconds_per_epoch", classifier_s / static_cast<double>(std::max<int64_t>(1, o.epochs))},
-              {"seconds", since(t0)},
-              {"test_accuracy", accuracy},
-              {"peak_rss_mb", peak_rss_mb()}};
+  return json{
+      {"mode", "linear_eval"},
+      {"backbone", o.backbone},
+      {"epochs", o.epochs},
+      {"train_images", o.train_images},
+      {"test_images", o.test_images},
+      {"threads", threads},
+      {"device", device.str()},
+      {"features_s", features_s},
+      {"classifier_s", classifier_s},
+      {"seconds_per_epoch", classifier_s / static_cast<double>(std::max<int64_t>(1, o.epochs))},
+      {"seconds", since(t0)},
+      {"test_accuracy", accuracy},
+      {"peak_rss_mb", peak_rss_mb()}};
 }
 
 }  // namespace
@@ -196,11 +198,13 @@ double peak_rss_mb() {
 
 json run_bench(const BenchOptions& o) {
   if (o.K < 2 || o.batch < 2) throw std::invalid_argument("bench needs --K >= 2 and --batch >= 2");
-  if (o.steps < 1 || o.warmup < 0) throw std::invalid_argument("bench needs --steps >= 1, --warmup >= 0");
+  if (o.steps < 1 || o.warmup < 0)
+    throw std::invalid_argument("bench needs --steps >= 1, --warmup >= 0");
   const torch::Device device = resolve_device(o.device);
   const int threads = set_threads(o.threads);
   const int64_t workers = augmentation_workers(o.workers, device.is_cuda(), hardware_threads());
-  return o.linear_eval ? linear_eval_bench(o, device, threads) : train_bench(o, device, threads, workers);
+  return o.linear_eval ? linear_eval_bench(o, device, threads)
+                       : train_bench(o, device, threads, workers);
 }
 
 std::string format_bench(const json& r) {
@@ -219,8 +223,8 @@ std::string format_bench(const json& r) {
   const std::string method = r.value("method", "relational");
   const std::string sizes =
       method == "relational"
-          ? fmt::format("K={} batch={} ({} pairs)", r["K"].get<int64_t>(), r["batch"].get<int64_t>(),
-                        r["pairs_per_step"].get<int64_t>())
+          ? fmt::format("K={} batch={} ({} pairs)", r["K"].get<int64_t>(),
+                        r["batch"].get<int64_t>(), r["pairs_per_step"].get<int64_t>())
           : fmt::format("{} batch={} ({} backbone inputs)", method, r["batch"].get<int64_t>(),
                         r.value("views_per_step", int64_t{0}));
   out << fmt::format(

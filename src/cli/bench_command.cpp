@@ -28,7 +28,8 @@ void setup_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch", o->batch, "Images per step")->capture_default_str();
   cmd->add_option("--steps", o->steps, "Measured steps")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Steps run before measuring")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Intra-op threads, 0 = all cores")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Intra-op threads, 0 = all cores")
+      ->capture_default_str();
   cmd->add_option("--workers", o->workers,
                   "Augmentation threads ahead of the step; 0 = automatic (CPU: none, views "
                   "built on the intra-op threads; GPU: cores - 1)")

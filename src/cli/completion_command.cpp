@@ -76,7 +76,8 @@ std::string bash_script(const CLI::App& app) {
        "  done\n"
        "  case \"$prev\" in\n";
   for (const auto& [opt, values] : choices) {
-    s << "    " << opt << ") COMPREPLY=($(compgen -W \"" << join(values) << "\" -- \"$cur\")); return ;;\n";
+    s << "    " << opt << ") COMPREPLY=($(compgen -W \"" << join(values)
+      << "\" -- \"$cur\")); return ;;\n";
   }
   s << "  esac\n"
        "  local words=\"\" valued=\"\"\n"
@@ -99,7 +100,8 @@ std::string bash_script(const CLI::App& app) {
 void setup_completion(CLI::App& app, int& exit_code) {
   auto shell = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
-      "completion", "Print a shell completion script (bash), generated from the command definitions");
+      "completion",
+      "Print a shell completion script (bash), generated from the command definitions");
   cmd->add_option("shell", *shell, "Shell: bash")->required()->check(CLI::IsMember({"bash"}));
   const CLI::App* root = &app;
   cmd->callback([root, &exit_code] {

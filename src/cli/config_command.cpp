@@ -9,7 +9,8 @@
 namespace relnet::cli {
 
 void setup_config(CLI::App& app, int& exit_code) {
-  CLI::App* cmd = app.add_subcommand("config", "Show an effective config or the schema of every key");
+  CLI::App* cmd =
+      app.add_subcommand("config", "Show an effective config or the schema of every key");
   cmd->require_subcommand(1);
 
   struct ShowOptions {

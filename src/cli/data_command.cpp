@@ -28,8 +28,8 @@ struct InfoOptions {
 
 void run_info(const InfoOptions& o, int& exit_code) {
   const bool packed = o.dataset == "packed" || is_pack(o.root);
-  const auto report = packed ? pack_report(o.root, o.verify)
-                             : dataset_info(o.dataset, o.root, o.image_size);
+  const auto report =
+      packed ? pack_report(o.root, o.verify) : dataset_info(o.dataset, o.root, o.image_size);
   if (o.json) {
     std::cout << report.dump(2) << std::endl;
   } else {
@@ -76,7 +76,8 @@ PackProgress pack_progress() {
       bar = std::make_unique<ProgressBar>("pack " + split, total);
       *start = std::chrono::steady_clock::now();
     }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
     const double rate = s > 0 ? static_cast<double>(done) / s : 0;
     bar->update(done, fmt::format("{:.0f} img/s", rate), rate > 0 ? (total - done) / rate : -1);
     if (done >= total) bar->finish();
@@ -95,9 +96,10 @@ void run_pack(PackCliOptions& o, int& exit_code) {
       spdlog::info("packed {} {}: {} images of {}x{} ({:.1f} MB)", o.pack.dataset, to_string(split),
                    s.images, info.side, info.side, static_cast<double>(s.images_bytes) / 1e6);
     }
-    spdlog::info("pack '{}' written in {:.1f} s; train with --set data.dataset=packed --set "
-                 "data.root={}",
-                 o.pack.out, seconds, o.pack.out);
+    spdlog::info(
+        "pack '{}' written in {:.1f} s; train with --set data.dataset=packed --set "
+        "data.root={}",
+        o.pack.out, seconds, o.pack.out);
     exit_code = kExitOk;
   } catch (const std::exception& e) {
     if (!stop_requested()) throw;

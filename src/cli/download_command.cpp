@@ -28,37 +28,37 @@ DownloadProgress make_progress(bool quiet) {
   auto finished = std::make_shared<bool>(false);
   // curl reports progress many times per second, also after the last byte:
   // draw at most every 100 ms (5 s off a terminal) and the end once.
-  return [tty, start, last, current, finished](const std::string& name, int64_t now,
-                                               int64_t total) {
-    const auto t = Clock::now();
-    if (name != *current) {
-      *current = name;
-      *start = t;
-      *finished = false;
-    }
-    if (*finished) return;
-    const double elapsed = std::chrono::duration<double>(t - *start).count();
-    const double rate = elapsed > 0 ? now / elapsed : 0;
-    const bool done = total > 0 && now >= total;
-    if (done) *finished = true;
-    if (tty) {
-      if (t - *last < std::chrono::milliseconds(100) && !done) return;
-      *last = t;
-      const int width = 30;
-      const int filled = total > 0 ? static_cast<int>(width * now / total) : 0;
-      std::fprintf(stderr, "\r%s [%s%s] %s / %s  %s/s   ", name.c_str(),
-                   std::string(static_cast<size_t>(filled), '#').c_str(),
-                   std::string(static_cast<size_t>(width - filled), '.').c_str(),
-                   megabytes(now).c_str(), total > 0 ? megabytes(total).c_str() : "?",
-                   megabytes(static_cast<int64_t>(rate)).c_str());
-      if (done) std::fprintf(stderr, "\n");
-      std::fflush(stderr);
-    } else if (t - *last > std::chrono::seconds(5) || done) {
-      *last = t;
-      spdlog::info("{}: {} of {} ({:.1f} MB/s)", name, megabytes(now),
-                   total > 0 ? megabytes(total) : "?", rate / 1e6);
-    }
-  };
+  return
+      [tty, start, last, current, finished](const std::string& name, int64_t now, int64_t total) {
+        const auto t = Clock::now();
+        if (name != *current) {
+          *current = name;
+          *start = t;
+          *finished = false;
+        }
+        if (*finished) return;
+        const double elapsed = std::chrono::duration<double>(t - *start).count();
+        const double rate = elapsed > 0 ? now / elapsed : 0;
+        const bool done = total > 0 && now >= total;
+        if (done) *finished = true;
+        if (tty) {
+          if (t - *last < std::chrono::milliseconds(100) && !done) return;
+          *last = t;
+          const int width = 30;
+          const int filled = total > 0 ? static_cast<int>(width * now / total) : 0;
+          std::fprintf(stderr, "\r%s [%s%s] %s / %s  %s/s   ", name.c_str(),
+                       std::string(static_cast<size_t>(filled), '#').c_str(),
+                       std::string(static_cast<size_t>(width - filled), '.').c_str(),
+                       megabytes(now).c_str(), total > 0 ? megabytes(total).c_str() : "?",
+                       megabytes(static_cast<int64_t>(rate)).c_str());
+          if (done) std::fprintf(stderr, "\n");
+          std::fflush(stderr);
+        } else if (t - *last > std::chrono::seconds(5) || done) {
+          *last = t;
+          spdlog::info("{}: {} of {} ({:.1f} MB/s)", name, megabytes(now),
+                       total > 0 ? megabytes(total) : "?", rate / 1e6);
+        }
+      };
 }
 
 }  // namespace
@@ -72,8 +72,9 @@ void setup_download(CLI::App& app, int& exit_code) {
   cmd->add_option("dataset", opts->dataset, names)->required();
   cmd->add_option("--root", opts->root, "Data root; the dataset gets its own folder inside")
       ->capture_default_str();
-  cmd->add_option("--url", opts->url,
-                  "Base URL of a mirror holding the official file names (default: the official site)");
+  cmd->add_option(
+      "--url", opts->url,
+      "Base URL of a mirror holding the official file names (default: the official site)");
   cmd->add_option("--md5", opts->md5,
                   "Expected MD5 of a single-archive dataset, for mirrors that repackage it");
   cmd->add_option("--timeout", opts->timeout_s, "Seconds without data before giving up")

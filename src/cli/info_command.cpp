@@ -23,7 +23,8 @@ void setup_info(CLI::App& app, int& exit_code) {
       "info", "Versions, devices, threads, the BLAS in use (and its speed), datasets found");
   cmd->add_option("--data-root", opts->roots, "Data root(s) to look for datasets in (repeatable)")
       ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "Intra-op threads, 0 = all cores")->capture_default_str();
+  cmd->add_option("--threads", opts->threads, "Intra-op threads, 0 = all cores")
+      ->capture_default_str();
   cmd->add_flag("--json", opts->json, "Print the report as JSON");
   cmd->callback([opts, &exit_code] {
     set_threads(opts->threads);

@@ -68,21 +68,24 @@ int exit_code_of(int status) {
 
 int run_launch(const LaunchOptions& o) {
   if (o.command.empty()) {
-    throw std::invalid_argument("launch: give the command to run after --, e.g. "
-                                "relnet launch --nproc 2 -- train --config configs/smoke.json");
+    throw std::invalid_argument(
+        "launch: give the command to run after --, e.g. "
+        "relnet launch --nproc 2 -- train --config configs/smoke.json");
   }
   if (o.node_rank >= o.nnodes) {
     throw std::invalid_argument("launch: --node-rank " + std::to_string(o.node_rank) +
                                 " must be < --nnodes " + std::to_string(o.nnodes));
   }
   if (o.nnodes > 1 && o.master_port == 0) {
-    throw std::invalid_argument("launch: with --nnodes > 1 every node needs the same --master-port");
+    throw std::invalid_argument(
+        "launch: with --nnodes > 1 every node needs the same --master-port");
   }
   const int port = o.master_port > 0 ? o.master_port : free_port();
   const int world = o.nproc * o.nnodes;
   const std::string exe = self_executable();
-  spdlog::info("launching {} ranks on this node ({} of {} nodes, world size {}), rendezvous at {}:{}",
-               o.nproc, o.node_rank + 1, o.nnodes, world, o.master_addr, port);
+  spdlog::info(
+      "launching {} ranks on this node ({} of {} nodes, world size {}), rendezvous at {}:{}",
+      o.nproc, o.node_rank + 1, o.nnodes, world, o.master_addr, port);
 
   std::vector<pid_t> children;
   for (int local = 0; local < o.nproc; ++local) {

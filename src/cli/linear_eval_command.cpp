@@ -16,8 +16,9 @@ void setup_linear_eval(CLI::App& app, int& exit_code) {
   cmd->add_option("--lr", opts->lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--out", opts->out,
                   "Results JSON (default: linear_eval.json next to the checkpoint)");
-  cmd->add_option("--save", opts->classifier_out,
-                  "Backbone + classifier for relnet test (default: linear.pt next to the checkpoint)");
+  cmd->add_option(
+      "--save", opts->classifier_out,
+      "Backbone + classifier for relnet test (default: linear.pt next to the checkpoint)");
   cmd->callback([opts, &exit_code] {
     const LinearEvalResult r = linear_eval(*opts);
     spdlog::info("linear evaluation: train accuracy {:.4f}, test accuracy {:.4f} -> {}, {}",

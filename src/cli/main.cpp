@@ -14,8 +14,9 @@ int main(int argc, char** argv) {
   relnet::install_stop_handlers();
   relnet::init_logging("info", relnet::ProgressMode::kAuto);
 
-  CLI::App app{"relnet: self-supervised relational reasoning (Patacchiola & Storkey, 2020).\n"
-               "Train a CNN backbone without labels, then measure what it learned."};
+  CLI::App app{
+      "relnet: self-supervised relational reasoning (Patacchiola & Storkey, 2020).\n"
+      "Train a CNN backbone without labels, then measure what it learned."};
   app.set_version_flag("--version", std::string("relnet ") + RELNET_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options (--quiet, --log-level) also after the subcommand

@@ -25,7 +25,8 @@ void setup_preview_augment(CLI::App& app, int& exit_code) {
       "Draw images next to their augmented views (the config's pipeline) as a PNG grid");
   cmd->add_option("-c,--config", opts->config, "JSON config file (its data and augment sections)")
       ->required();
-  cmd->add_option("--set", opts->overrides, "Override a config key: --set augment.K=8 (repeatable)");
+  cmd->add_option("--set", opts->overrides,
+                  "Override a config key: --set augment.K=8 (repeatable)");
   cmd->add_option("--images", opts->images, "Images (rows)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{256}));
@@ -37,8 +38,9 @@ void setup_preview_augment(CLI::App& app, int& exit_code) {
   cmd->callback([opts, &exit_code] {
     Config config = load_config(opts->config);
     apply_overrides(config, opts->overrides);
-    const Split split = config.data.split == "auto" ? default_train_split(config.data.dataset, config.data.root)
-                                                     : parse_split(config.data.split);
+    const Split split = config.data.split == "auto"
+                            ? default_train_split(config.data.dataset, config.data.root)
+                            : parse_split(config.data.split);
     const ImageDataset data = load_dataset(config.data.dataset, config.data.root, split,
                                            opts->images, config.data.image_size);
     const Normalization norm = effective_normalization(config.data);

@@ -12,13 +12,15 @@ namespace relnet::cli {
 void setup_retrieval(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<RetrievalOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "retrieval", "Image retrieval on frozen features: test queries, train gallery, cosine similarity");
+      "retrieval",
+      "Image retrieval on frozen features: test queries, train gallery, cosine similarity");
   add_eval_source_options(cmd, *opts);
   cmd->add_option("--k", opts->ks, "Cut-offs of precision@k (repeatable or comma-separated)")
       ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--out", opts->out, "Results JSON (default: retrieval.json next to the checkpoint)");
+  cmd->add_option("--out", opts->out,
+                  "Results JSON (default: retrieval.json next to the checkpoint)");
   cmd->add_option("--grid", opts->grid,
                   "Also draw queries and their nearest train images to this PNG (green frame: same "
                   "class, red: another)");
@@ -34,8 +36,10 @@ void setup_retrieval(CLI::App& app, int& exit_code) {
     for (size_t i = 0; i < opts->ks.size(); ++i) {
       line += fmt::format("P@{} {:.4f}, ", opts->ks[i], r.metrics.precision_at_k[i]);
     }
-    spdlog::info("retrieval: {}mAP {:.4f} -> {}", line, r.metrics.mean_average_precision, r.out_path);
-    if (!opts->grid.empty()) spdlog::info("neighbours of {} queries -> {}", opts->grid_queries, opts->grid);
+    spdlog::info("retrieval: {}mAP {:.4f} -> {}", line, r.metrics.mean_average_precision,
+                 r.out_path);
+    if (!opts->grid.empty())
+      spdlog::info("neighbours of {} queries -> {}", opts->grid_queries, opts->grid);
     exit_code = kExitOk;
   });
 }

@@ -55,8 +55,7 @@ int run_train(const TrainOptions& opts) {
     }
     spdlog::info("rank {} of {}: joining the group at {}:{}", env.rank, env.world_size,
                  env.master_addr, env.master_port);
-    group = std::make_unique<ProcessGroup>(
-        env, std::chrono::seconds(config.train.dist_timeout_s));
+    group = std::make_unique<ProcessGroup>(env, std::chrono::seconds(config.train.dist_timeout_s));
   }
   std::optional<LogFile> log;
   if (env.rank == 0) {
@@ -93,8 +92,9 @@ int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* g
   if (s.already_complete) return kExitOk;
   spdlog::info("done: {} epochs, {} steps in {:.1f} s; last epoch {}", s.epochs_completed,
                s.global_step, s.seconds, s.last_epoch_text);
-  spdlog::info("backbone: {}/backbone.pt  (evaluate: relnet linear-eval --checkpoint {}/backbone.pt)",
-               s.run_dir, s.run_dir);
+  spdlog::info(
+      "backbone: {}/backbone.pt  (evaluate: relnet linear-eval --checkpoint {}/backbone.pt)",
+      s.run_dir, s.run_dir);
   return kExitOk;
 }
 
@@ -102,12 +102,15 @@ int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* g
 
 void setup_train(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Self-supervised training of a backbone from a JSON config");
+  CLI::App* cmd =
+      app.add_subcommand("train", "Self-supervised training of a backbone from a JSON config");
   cmd->add_option("-c,--config", opts->config, "JSON config file (see configs/)")->required();
-  cmd->add_option("--set", opts->overrides, "Override a config key: --set train.epochs=5 (repeatable)");
+  cmd->add_option("--set", opts->overrides,
+                  "Override a config key: --set train.epochs=5 (repeatable)");
   cmd->add_flag("--resume", opts->resume, "Continue from <out_dir>/checkpoint.pt");
   cmd->add_option("--device", opts->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
-  cmd->add_option("--threads", opts->threads, "Intra-op threads, 0 = all cores (overrides train.threads)");
+  cmd->add_option("--threads", opts->threads,
+                  "Intra-op threads, 0 = all cores (overrides train.threads)");
   cmd->add_option("--out-dir", opts->out_dir, "Run directory (overrides train.out_dir)");
   cmd->callback([opts, &exit_code] { exit_code = run_train(*opts); });
 }

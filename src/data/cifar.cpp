@@ -24,9 +24,9 @@ constexpr int64_t kChunkRecords = 512;
 
 // One on-disk variant: which files form a split and how a record looks.
 struct CifarFormat {
-  std::string title;             // for messages: "CIFAR-10", "CIFAR-100"
-  int64_t label_bytes;           // label bytes before the pixels
-  int64_t label_index;           // which label byte is the class
+  std::string title;    // for messages: "CIFAR-10", "CIFAR-100"
+  int64_t label_bytes;  // label bytes before the pixels
+  int64_t label_index;  // which label byte is the class
   int64_t num_classes;
   int64_t records_per_file(Split split) const {
     return label_bytes == 1 ? 10000 : (split == Split::kTrain ? 50000 : 10000);
@@ -64,13 +64,12 @@ void read_exact(int fd, char* dst, int64_t bytes, const std::string& path,
     const ssize_t got = ::read(fd, dst + done, static_cast<size_t>(bytes - done));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
-      throw std::runtime_error(title + " file '" + path + "' could not be read: " +
-                               std::strerror(errno));
+      throw std::runtime_error(title + " file '" + path +
+                               "' could not be read: " + std::strerror(errno));
     }
     if (got == 0) {
-      throw std::runtime_error(title + " file '" + path + "' ended after " +
-                               std::to_string(done) + " bytes of a read of " +
-                               std::to_string(bytes));
+      throw std::runtime_error(title + " file '" + path + "' ended after " + std::to_string(done) +
+                               " bytes of a read of " + std::to_string(bytes));
     }
     done += got;
   }
@@ -88,8 +87,8 @@ void read_records(const CifarFormat& format, const std::string& path, int64_t fi
   }
   const auto size = fs::file_size(path, ec);
   if (ec) {
-    throw std::runtime_error(format.title + " file '" + path + "' could not be sized: " +
-                             ec.message());
+    throw std::runtime_error(format.title + " file '" + path +
+                             "' could not be sized: " + ec.message());
   }
   const int64_t expected = file_records * format.record_bytes();
   if (static_cast<int64_t>(size) != expected) {
@@ -100,8 +99,8 @@ void read_records(const CifarFormat& format, const std::string& path, int64_t fi
   }
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    throw std::runtime_error(format.title + " file '" + path + "' could not be opened: " +
-                             std::strerror(errno));
+    throw std::runtime_error(format.title + " file '" + path +
+                             "' could not be opened: " + std::strerror(errno));
   }
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   const int64_t record = format.record_bytes();
@@ -114,9 +113,8 @@ void read_records(const CifarFormat& format, const std::string& path, int64_t fi
       const auto label = static_cast<uint8_t>(rec[format.label_index]);
       if (label >= format.num_classes) {
         throw std::runtime_error(format.title + " file '" + path + "': record " +
-                                 std::to_string(first + i) + " has label " +
-                                 std::to_string(label) + ", expected 0.." +
-                                 std::to_string(format.num_classes - 1));
+                                 std::to_string(first + i) + " has label " + std::to_string(label) +
+                                 ", expected 0.." + std::to_string(format.num_classes - 1));
       }
       labels[offset + first + i] = label;
       std::memcpy(images + (offset + first + i) * kImageBytes, rec + format.label_bytes,
@@ -173,26 +171,23 @@ std::string find_dir(const std::string& root, const std::string& nested_name,
 
 const std::vector<std::string>& cifar100_fine_names() {
   static const std::vector<std::string> names = {
-      "apple",        "aquarium_fish", "baby",        "bear",        "beaver",
-      "bed",          "bee",           "beetle",      "bicycle",     "bottle",
-      "bowl",         "boy",           "bridge",      "bus",         "butterfly",
-      "camel",        "can",           "castle",      "caterpillar", "cattle",
-      "chair",        "chimpanzee",    "clock",       "cloud",       "cockroach",
-      "couch",        "crab",          "crocodile",   "cup",         "dinosaur",
-      "dolphin",      "elephant",      "flatfish",    "forest",      "fox",
-      "girl",         "hamster",       "house",       "kangaroo",    "keyboard",
-      "lamp",         "lawn_mower",    "leopard",     "lion",        "lizard",
-      "lobster",      "man",           "maple_tree",  "motorcycle",  "mountain",
-      "mouse",        "mushroom",      "oak_tree",    "orange",      "orchid",
-      "otter",        "palm_tree",     "pear",        "pickup_truck", "pine_tree",
-      "plain",        "plate",         "poppy",       "porcupine",   "possum",
-      "rabbit",       "raccoon",       "ray",         "road",        "rocket",
-      "rose",         "sea",           "seal",        "shark",       "shrew",
-      "skunk",        "skyscraper",    "snail",       "snake",       "spider",
-      "squirrel",     "streetcar",     "sunflower",   "sweet_pepper", "table",
-      "tank",         "telephone",     "television",  "tiger",       "tractor",
-      "train",        "trout",         "tulip",       "turtle",      "wardrobe",
-      "whale",        "willow_tree",   "wolf",        "woman",       "worm"};
+      "apple",       "aquarium_fish", "baby",      "bear",       "beaver",       "bed",
+      "bee",         "beetle",        "bicycle",   "bottle",     "bowl",         "boy",
+      "bridge",      "bus",           "butterfly", "camel",      "can",          "castle",
+      "caterpillar", "cattle",        "chair",     "chimpanzee", "clock",        "cloud",
+      "cockroach",   "couch",         "crab",      "crocodile",  "cup",          "dinosaur",
+      "dolphin",     "elephant",      "flatfish",  "forest",     "fox",          "girl",
+      "hamster",     "house",         "kangaroo",  "keyboard",   "lamp",         "lawn_mower",
+      "leopard",     "lion",          "lizard",    "lobster",    "man",          "maple_tree",
+      "motorcycle",  "mountain",      "mouse",     "mushroom",   "oak_tree",     "orange",
+      "orchid",      "otter",         "palm_tree", "pear",       "pickup_truck", "pine_tree",
+      "plain",       "plate",         "poppy",     "porcupine",  "possum",       "rabbit",
+      "raccoon",     "ray",           "road",      "rocket",     "rose",         "sea",
+      "seal",        "shark",         "shrew",     "skunk",      "skyscraper",   "snail",
+      "snake",       "spider",        "squirrel",  "streetcar",  "sunflower",    "sweet_pepper",
+      "table",       "tank",          "telephone", "television", "tiger",        "tractor",
+      "train",       "trout",         "tulip",     "turtle",     "wardrobe",     "whale",
+      "willow_tree", "wolf",          "woman",     "worm"};
   return names;
 }
 

@@ -23,9 +23,12 @@ namespace relnet {
 
 std::string to_string(Split split) {
   switch (split) {
-    case Split::kTrain: return "train";
-    case Split::kTest: return "test";
-    case Split::kUnlabeled: return "unlabeled";
+    case Split::kTrain:
+      return "train";
+    case Split::kTest:
+      return "test";
+    case Split::kUnlabeled:
+      return "unlabeled";
   }
   return "train";
 }
@@ -44,21 +47,41 @@ Split default_train_split(const std::string& dataset, const std::string& root) {
 
 const std::vector<DatasetSpec>& dataset_specs() {
   static const std::vector<DatasetSpec> specs = {
-      {"cifar10", "CIFAR-10, binary version (cifar-10-batches-bin/)", 32, 10,
+      {"cifar10",
+       "CIFAR-10, binary version (cifar-10-batches-bin/)",
+       32,
+       10,
        {Split::kTrain, Split::kTest}},
-      {"cifar100", "CIFAR-100, binary version, 100 fine classes (cifar-100-binary/)", 32, 100,
+      {"cifar100",
+       "CIFAR-100, binary version, 100 fine classes (cifar-100-binary/)",
+       32,
+       100,
        {Split::kTrain, Split::kTest}},
-      {"supercifar100", "CIFAR-100 with its 20 coarse super-classes (cifar-100-binary/)", 32, 20,
+      {"supercifar100",
+       "CIFAR-100 with its 20 coarse super-classes (cifar-100-binary/)",
+       32,
+       20,
        {Split::kTrain, Split::kTest}},
-      {"stl10", "STL-10, binary version (stl10_binary/), 100,000 unlabeled images", 96, 10,
+      {"stl10",
+       "STL-10, binary version (stl10_binary/), 100,000 unlabeled images",
+       96,
+       10,
        {Split::kTrain, Split::kTest, Split::kUnlabeled}},
       {"image_folder",
-       "your images as <root>/<class>/<image> (also tiny-ImageNet and SlimageNet64)", 0, 0,
+       "your images as <root>/<class>/<image> (also tiny-ImageNet and SlimageNet64)",
+       0,
+       0,
        {Split::kTrain, Split::kTest}},
-      {"fashion_mnist", "Fashion-MNIST, IDX files (gzip or raw)", 28, 10,
+      {"fashion_mnist",
+       "Fashion-MNIST, IDX files (gzip or raw)",
+       28,
+       10,
        {Split::kTrain, Split::kTest}},
       {"mnist", "MNIST, IDX files (gzip or raw)", 28, 10, {Split::kTrain, Split::kTest}},
-      {"packed", "a pack made by `relnet data pack` (.npy files, memory-mapped)", 0, 0,
+      {"packed",
+       "a pack made by `relnet data pack` (.npy files, memory-mapped)",
+       0,
+       0,
        {Split::kTrain, Split::kTest, Split::kUnlabeled}},
   };
   return specs;
@@ -135,7 +158,11 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t side) {
   auto opts = F::InterpolateFuncOptions().size(std::vector<int64_t>{side, side});
   opts = shrink ? opts.mode(torch::kArea) : opts.mode(torch::kBilinear).align_corners(false);
   (void)n;
-  return F::interpolate(src.to(torch::kFloat32), opts).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+  return F::interpolate(src.to(torch::kFloat32), opts)
+      .round()
+      .clamp(0, 255)
+      .to(torch::kUInt8)
+      .contiguous();
 #else
   torch::Tensor out = torch::empty({n, 3, side, side}, torch::kUInt8);  // (N, 3, side, side)
   const int interpolation = (h > side || w > side) ? cv::INTER_AREA : cv::INTER_LINEAR;
@@ -145,7 +172,8 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t side) {
     for (int64_t p = begin; p < end; ++p) {
       const cv::Mat plane(static_cast<int>(h), static_cast<int>(w), CV_8UC1,
                           const_cast<uint8_t*>(in + p * h * w));
-      cv::Mat target(static_cast<int>(side), static_cast<int>(side), CV_8UC1, dst + p * side * side);
+      cv::Mat target(static_cast<int>(side), static_cast<int>(side), CV_8UC1,
+                     dst + p * side * side);
       cv::resize(plane, target, target.size(), 0, 0, interpolation);
     }
   });
@@ -186,15 +214,15 @@ ImageDataset load_dataset(const std::string& name, const std::string& root, Spli
   } else if (name == "image_folder") {
     using clock = std::chrono::steady_clock;
     auto last = clock::now();
-    return load_image_folder(root, split, subset, image_size > 0 ? image_size : 64,
-                             [&last](int64_t done, int64_t total) {
-                               const auto now = clock::now();
-                               if (total >= 2000 && (done == total || now - last > std::chrono::seconds(2))) {
-                                 last = now;
-                                 spdlog::info("decoding images: {}/{} ({:.0f}%)", done, total,
-                                              100.0 * done / total);
-                               }
-                             });
+    return load_image_folder(
+        root, split, subset, image_size > 0 ? image_size : 64,
+        [&last](int64_t done, int64_t total) {
+          const auto now = clock::now();
+          if (total >= 2000 && (done == total || now - last > std::chrono::seconds(2))) {
+            last = now;
+            spdlog::info("decoding images: {}/{} ({:.0f}%)", done, total, 100.0 * done / total);
+          }
+        });
   } else {
     ds = load_idx_dataset(name, root, split, subset);
   }

@@ -11,8 +11,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "relnet/util/fs.h"
 #include "relnet/util/runtime.h"
@@ -161,7 +160,8 @@ std::string expected_md5(const DatasetSource& source, const DownloadOptions& opt
     if (!fs::is_regular_file(p, ec)) return "'" + p.string() + "' is missing";
     const std::string md5 = md5_file(p.string());
     if (md5 != expected_md5(source, options, f)) {
-      return "'" + p.string() + "' has MD5 " + md5 + ", expected " + expected_md5(source, options, f);
+      return "'" + p.string() + "' has MD5 " + md5 + ", expected " +
+             expected_md5(source, options, f);
     }
   }
   return "";
@@ -169,7 +169,8 @@ std::string expected_md5(const DatasetSource& source, const DownloadOptions& opt
 
 std::vector<std::pair<std::string, int64_t>> cifar10_sizes() {
   std::vector<std::pair<std::string, int64_t>> out;
-  for (int i = 1; i <= 5; ++i) out.emplace_back("data_batch_" + std::to_string(i) + ".bin", 30730000);
+  for (int i = 1; i <= 5; ++i)
+    out.emplace_back("data_batch_" + std::to_string(i) + ".bin", 30730000);
   out.emplace_back("test_batch.bin", 30730000);
   return out;
 }
@@ -186,14 +187,23 @@ bool download_available() {
 
 const std::vector<DatasetSource>& download_sources() {
   static const std::vector<DatasetSource> sources = {
-      {"cifar10", "https://www.cs.toronto.edu/~kriz/",
-       {{"cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530"}}, true,
-       "cifar-10-batches-bin", cifar10_sizes()},
-      {"cifar100", "https://www.cs.toronto.edu/~kriz/",
-       {{"cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8"}}, true, "cifar-100-binary",
+      {"cifar10",
+       "https://www.cs.toronto.edu/~kriz/",
+       {{"cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530"}},
+       true,
+       "cifar-10-batches-bin",
+       cifar10_sizes()},
+      {"cifar100",
+       "https://www.cs.toronto.edu/~kriz/",
+       {{"cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8"}},
+       true,
+       "cifar-100-binary",
        {{"train.bin", 153700000}, {"test.bin", 30740000}}},
-      {"stl10", "http://ai.stanford.edu/~acoates/stl10/",
-       {{"stl10_binary.tar.gz", "91f7769df0f17e558f3565bffb0c7dfb"}}, true, "stl10_binary",
+      {"stl10",
+       "http://ai.stanford.edu/~acoates/stl10/",
+       {{"stl10_binary.tar.gz", "91f7769df0f17e558f3565bffb0c7dfb"}},
+       true,
+       "stl10_binary",
        {{"train_X.bin", 138240000},
         {"train_y.bin", 5000},
         {"test_X.bin", 221184000},
@@ -205,13 +215,18 @@ const std::vector<DatasetSource>& download_sources() {
         {"train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"},
         {"t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"},
         {"t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"}},
-       false, "fashion-mnist", {}},
-      {"mnist", "https://storage.googleapis.com/cvdf-datasets/mnist/",
+       false,
+       "fashion-mnist",
+       {}},
+      {"mnist",
+       "https://storage.googleapis.com/cvdf-datasets/mnist/",
        {{"train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
         {"train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"},
         {"t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"},
         {"t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"}},
-       false, "mnist", {}},
+       false,
+       "mnist",
+       {}},
   };
   return sources;
 }
@@ -298,15 +313,15 @@ std::string fetch_url(const std::string& url, const std::string& path, int64_t t
     case CURLE_COULDNT_RESOLVE_PROXY:
       throw std::runtime_error("cannot reach " + url + ": " + detail);
     case CURLE_WRITE_ERROR:
-      throw std::runtime_error("cannot write '" + path + "': " +
-                               std::strerror(t.write_errno ? t.write_errno : EIO));
+      throw std::runtime_error("cannot write '" + path +
+                               "': " + std::strerror(t.write_errno ? t.write_errno : EIO));
     case CURLE_PARTIAL_FILE:
       throw std::runtime_error("download of " + url + " was cut off after " +
                                std::to_string(t.bytes) + " of " +
                                std::to_string(static_cast<int64_t>(expected)) + " bytes");
     default:
-      throw std::runtime_error("download of " + url + " failed after " +
-                               std::to_string(t.bytes) + " bytes: " + detail);
+      throw std::runtime_error("download of " + url + " failed after " + std::to_string(t.bytes) +
+                               " bytes: " + detail);
   }
   if (!flushed || !closed) {
     throw std::runtime_error("cannot write '" + path + "': " + std::strerror(flush_errno));
@@ -352,14 +367,14 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
     archive_entry_set_pathname(entry, (root / name).string().c_str());
     if (const char* link = archive_entry_hardlink(entry)) {
       if (escapes(link)) {
-        throw std::runtime_error(what + ": entry '" + name + "' links to '" + link +
-                                 "' outside '" + dest + "'");
+        throw std::runtime_error(what + ": entry '" + name + "' links to '" + link + "' outside '" +
+                                 dest + "'");
       }
       archive_entry_set_hardlink(entry, (root / link).string().c_str());
     }
     if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
-      throw std::runtime_error(what + ": cannot extract '" + name + "': " +
-                               archive_error_string(out.get()));
+      throw std::runtime_error(what + ": cannot extract '" + name +
+                               "': " + archive_error_string(out.get()));
     }
     const void* block = nullptr;
     size_t size = 0;
@@ -368,17 +383,17 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
       const int d = archive_read_data_block(in.get(), &block, &size, &offset);
       if (d == ARCHIVE_EOF) break;
       if (d < ARCHIVE_WARN) {
-        throw std::runtime_error(what + ": entry '" + name + "' is damaged: " +
-                                 archive_error_string(in.get()));
+        throw std::runtime_error(what + ": entry '" + name +
+                                 "' is damaged: " + archive_error_string(in.get()));
       }
       if (archive_write_data_block(out.get(), block, size, offset) < ARCHIVE_WARN) {
-        throw std::runtime_error(what + ": cannot write '" + name + "': " +
-                                 archive_error_string(out.get()));
+        throw std::runtime_error(what + ": cannot write '" + name +
+                                 "': " + archive_error_string(out.get()));
       }
     }
     if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
-      throw std::runtime_error(what + ": cannot write '" + name + "': " +
-                               archive_error_string(out.get()));
+      throw std::runtime_error(what + ": cannot write '" + name +
+                               "': " + archive_error_string(out.get()));
     }
     ++entries;
   }
@@ -394,7 +409,8 @@ DownloadResult download_dataset(const DownloadOptions& options, const DownloadPr
     }
     if (options.md5.size() != 32 ||
         options.md5.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      throw std::invalid_argument("--md5 must be 32 lowercase hex digits, got '" + options.md5 + "'");
+      throw std::invalid_argument("--md5 must be 32 lowercase hex digits, got '" + options.md5 +
+                                  "'");
     }
   }
   ensure_directory(options.root);
@@ -410,8 +426,9 @@ DownloadResult download_dataset(const DownloadOptions& options, const DownloadPr
       result.already_present = true;
       return result;
     }
-    spdlog::warn("'{}' is not an intact copy ({}): it will be replaced once the download is verified",
-                 final_dir.string(), why);
+    spdlog::warn(
+        "'{}' is not an intact copy ({}): it will be replaced once the download is verified",
+        final_dir.string(), why);
   }
 
   std::string base = options.url.empty() ? source.base_url : options.url;
@@ -454,8 +471,8 @@ DownloadResult download_dataset(const DownloadOptions& options, const DownloadPr
   if (exists) fs::rename(final_dir, tmp.path() / "previous");  // removed with tmp
   fs::rename(staged, final_dir, ec);
   if (ec) {
-    throw std::runtime_error("cannot move the dataset into '" + final_dir.string() + "': " +
-                             ec.message());
+    throw std::runtime_error("cannot move the dataset into '" + final_dir.string() +
+                             "': " + ec.message());
   }
   return result;
 }

@@ -71,9 +71,7 @@ std::vector<std::string> images_under(const fs::path& dir) {
 }
 
 // root/train when it exists (tiny-ImageNet, split layouts), else root.
-fs::path train_dir(const fs::path& root) {
-  return is_dir(root / "train") ? root / "train" : root;
-}
+fs::path train_dir(const fs::path& root) { return is_dir(root / "train") ? root / "train" : root; }
 
 // Files of `dir`/<class>/..., labels from `classes` (the train split's).
 void index_class_folders(const fs::path& dir, const std::vector<std::string>& classes,
@@ -132,7 +130,8 @@ void decode_into(const std::string& path, int64_t side, uint8_t* dst) {
 #ifndef RELNET_WITH_IMAGE_IO
   (void)side;
   (void)dst;
-  throw std::runtime_error("cannot decode '" + path + "': this relnet was built without image I/O "
+  throw std::runtime_error("cannot decode '" + path +
+                           "': this relnet was built without image I/O "
                            "(-DRELNET_WITH_IMAGE_IO=OFF), so image folders cannot be read");
 #else
   cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
@@ -161,7 +160,8 @@ void decode_into(const std::string& path, int64_t side, uint8_t* dst) {
 
 ImageFolderIndex index_image_folder(const std::string& root_text, Split split) {
   const fs::path root(root_text);
-  if (!is_dir(root)) throw std::runtime_error("image folder root '" + root_text + "' does not exist");
+  if (!is_dir(root))
+    throw std::runtime_error("image folder root '" + root_text + "' does not exist");
   const fs::path train = train_dir(root);
   ImageFolderIndex index;
   index.class_names = class_folders(train);
@@ -261,12 +261,11 @@ ImageDataset load_image_folder(const std::string& root, Split split, int64_t sub
   const ImageFolderIndex index = index_image_folder(root, split);
   const int64_t total = static_cast<int64_t>(index.files.size());
   if (subset > total) {
-    throw std::runtime_error("subset " + std::to_string(subset) + " is larger than the image folder " +
-                             to_string(split) + " split ('" + index.dir + "', " +
-                             std::to_string(total) + " images)");
+    throw std::runtime_error("subset " + std::to_string(subset) +
+                             " is larger than the image folder " + to_string(split) + " split ('" +
+                             index.dir + "', " + std::to_string(total) + " images)");
   }
-  const std::vector<ImageFile> files =
-      subset > 0 ? balanced_subset(index, subset) : index.files;
+  const std::vector<ImageFile> files = subset > 0 ? balanced_subset(index, subset) : index.files;
   const auto n = static_cast<int64_t>(files.size());
 
   ImageDataset ds;

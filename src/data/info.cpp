@@ -44,8 +44,11 @@ std::pair<std::array<double, 3>, std::array<double, 3>> channel_stats(const torc
 
 json dataset_info(const std::string& dataset, const std::string& root, int64_t image_size) {
   const DatasetSpec& spec = dataset_spec(dataset);
-  json out = {{"dataset", dataset}, {"root", root}, {"description", spec.description},
-              {"intact", true}, {"splits", json::object()}};
+  json out = {{"dataset", dataset},
+              {"root", root},
+              {"description", spec.description},
+              {"intact", true},
+              {"splits", json::object()}};
   bool measured = false;
   for (const Split split : spec.splits) {
     json s;
@@ -79,8 +82,8 @@ json dataset_info(const std::string& dataset, const std::string& root, int64_t i
 
 std::string format_dataset_info(const json& info) {
   std::ostringstream o;
-  o << info["dataset"].get<std::string>() << " at '" << info["root"].get<std::string>() << "': "
-    << info["description"].get<std::string>() << "\n";
+  o << info["dataset"].get<std::string>() << " at '" << info["root"].get<std::string>()
+    << "': " << info["description"].get<std::string>() << "\n";
   for (const auto& [name, s] : info["splits"].items()) {
     if (s.contains("error")) {
       o << fmt::format("  {:<10} ERROR: {}\n", name, s["error"].get<std::string>());

@@ -109,7 +109,8 @@ class DictReader {
 
 uint32_t little_endian(const char* p, size_t bytes) {
   uint32_t v = 0;
-  for (size_t i = 0; i < bytes; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  for (size_t i = 0; i < bytes; ++i)
+    v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
   return v;
 }
 
@@ -134,7 +135,7 @@ uint64_t NpyArray::data_bytes() const {
 
 std::string npy_preamble(const std::string& descr, const std::vector<int64_t>& shape) {
   npy_item_size(descr);  // throws for a dtype relnet does not write
-  std::string dims;  // Python's tuple: (), (3,), (3, 4)
+  std::string dims;      // Python's tuple: (), (3,), (3, 4)
   for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
   if (shape.size() == 1) dims += ",";
   std::string header =

@@ -225,7 +225,8 @@ PackInfo read_pack_info(const std::string& root) {
     fail(root, std::string("no ") + kPackManifest +
                    " (not a pack, or an interrupted `relnet data pack`: run it again)");
   }
-  if (!fs::is_regular_file(path, ec)) fail(root, std::string(kPackManifest) + " is not a regular file");
+  if (!fs::is_regular_file(path, ec))
+    fail(root, std::string(kPackManifest) + " is not a regular file");
   json j;
   try {
     std::ifstream in(path);
@@ -280,9 +281,10 @@ ImageDataset load_pack(const std::string& root, Split split, int64_t subset, int
   }
   if (image_size != 0 && image_size != info.side) {
     fail(root, "holds " + std::to_string(info.side) + "x" + std::to_string(info.side) +
-                   " images, and " + std::to_string(image_size) + "x" +
-                   std::to_string(image_size) + " are asked for (the checkpoint's side or "
-                   "data.image_size): pack again with --image-size " + std::to_string(image_size));
+                   " images, and " + std::to_string(image_size) + "x" + std::to_string(image_size) +
+                   " are asked for (the checkpoint's side or "
+                   "data.image_size): pack again with --image-size " +
+                   std::to_string(image_size));
   }
   const PackSplit& s = it->second;
   const int64_t side = info.side;
@@ -295,8 +297,8 @@ ImageDataset load_pack(const std::string& root, Split split, int64_t subset, int
   ds.mapping = file;
   // The tensor borrows the mapping and keeps it alive (the deleter holds it).
   auto* pixels = const_cast<uint8_t*>(file->data()) + a.data_offset;
-  ds.images = torch::from_blob(pixels, {s.images, 3, side, side}, [file = file](void*) {},
-                               torch::kUInt8);
+  ds.images = torch::from_blob(
+      pixels, {s.images, 3, side, side}, [file = file](void*) {}, torch::kUInt8);
   ds.labels = labels;
   if (subset > 0) {
     if (subset > s.images) {
@@ -411,7 +413,8 @@ PackSplit pack_loaded_split(const PackOptions& o, Split split, PackInfo& info) {
   s.images_bytes = images.bytes();
   s.images_crc32 = images.crc();
   const torch::Tensor l = ds.labels.contiguous();
-  write_labels(o.out, split, std::vector<int64_t>(l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel()), s);
+  write_labels(o.out, split,
+               std::vector<int64_t>(l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel()), s);
   return s;
 }
 
@@ -509,8 +512,8 @@ json pack_report(const std::string& root, bool verify) {
                                               counts.data_ptr<int64_t>() + counts.numel());
       }
       if (verify) {
-        for (const auto& [name, crc] : {std::pair{s.images_file, s.images_crc32},
-                                        std::pair{s.labels_file, s.labels_crc32}}) {
+        for (const auto& [name, crc] :
+             {std::pair{s.images_file, s.images_crc32}, std::pair{s.labels_file, s.labels_crc32}}) {
           const uint32_t actual = file_crc32(file_in(root, name));
           if (actual != crc) {
             fail(root, name + " is damaged: its CRC-32 is " + hex32(actual) + ", pack.json says " +

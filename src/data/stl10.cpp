@@ -26,18 +26,23 @@ constexpr int64_t kImageBytes = 3 * kPlane;  // 27,648
 
 std::string prefix_of(Split split) {
   switch (split) {
-    case Split::kTrain: return "train";
-    case Split::kTest: return "test";
-    case Split::kUnlabeled: return "unlabeled";
+    case Split::kTrain:
+      return "train";
+    case Split::kTest:
+      return "test";
+    case Split::kUnlabeled:
+      return "unlabeled";
   }
   return "train";
 }
 
 int64_t file_bytes(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw std::runtime_error("STL-10 file missing: '" + path + "'");
+  if (!fs::is_regular_file(path, ec))
+    throw std::runtime_error("STL-10 file missing: '" + path + "'");
   const auto size = fs::file_size(path, ec);
-  if (ec) throw std::runtime_error("STL-10 file '" + path + "' could not be sized: " + ec.message());
+  if (ec)
+    throw std::runtime_error("STL-10 file '" + path + "' could not be sized: " + ec.message());
   return static_cast<int64_t>(size);
 }
 
@@ -45,8 +50,8 @@ int64_t file_bytes(const std::string& path) {
 void read_images(const std::string& path, int64_t n, uint8_t* out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw std::runtime_error("STL-10 file '" + path + "' could not be opened: " +
-                             std::strerror(errno));
+    throw std::runtime_error("STL-10 file '" + path +
+                             "' could not be opened: " + std::strerror(errno));
   }
   std::string error;
   std::mutex error_mutex;
@@ -88,7 +93,8 @@ void read_images(const std::string& path, int64_t n, uint8_t* out) {
 
 std::string stl10_dir(const std::string& root) {
   std::error_code ec;
-  if (!fs::exists(root, ec)) throw std::runtime_error("STL-10 data root '" + root + "' does not exist");
+  if (!fs::exists(root, ec))
+    throw std::runtime_error("STL-10 data root '" + root + "' does not exist");
   const fs::path nested = fs::path(root) / "stl10_binary";
   if (fs::is_directory(nested, ec)) return nested.string();
   if (fs::is_regular_file(fs::path(root) / "train_X.bin", ec)) return root;
@@ -117,7 +123,8 @@ ImageDataset load_stl10(const std::string& root, Split split, int64_t subset) {
   ImageDataset ds;
   ds.name = "stl10";
   ds.num_classes = 10;
-  ds.class_names = {"airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"};
+  ds.class_names = {"airplane", "bird",  "car",    "cat",  "deer",
+                    "dog",      "horse", "monkey", "ship", "truck"};
   ds.labels = torch::full({n}, -1, torch::kInt64);  // (N)
   if (split != Split::kUnlabeled) {
     const std::string labels_path = (dir / (prefix_of(split) + "_y.bin")).string();

@@ -25,9 +25,11 @@ EvalData load_eval_model(const EvalSource& src) {
   if (d.backbone_name.empty()) {
     std::string names;
     for (const auto& n : known_backbones()) names += (names.empty() ? "" : ", ") + n;
-    throw std::runtime_error("checkpoint '" + src.checkpoint +
-                             "' has no relnet metadata naming its backbone (saved by PyTorch?): pass "
-                             "--backbone NAME (" + names + ") and --dataset");
+    throw std::runtime_error(
+        "checkpoint '" + src.checkpoint +
+        "' has no relnet metadata naming its backbone (saved by PyTorch?): pass "
+        "--backbone NAME (" +
+        names + ") and --dataset");
   }
   if (!recorded_backbone.empty() && recorded_backbone != d.backbone_name) {
     throw std::invalid_argument("checkpoint '" + src.checkpoint + "' holds a " + recorded_backbone +
@@ -46,7 +48,8 @@ EvalData load_eval_model(const EvalSource& src) {
   if (d.dataset.empty()) {
     throw std::invalid_argument("no dataset: the checkpoint records none, pass --dataset");
   }
-  if (!is_known_dataset(d.dataset)) throw std::invalid_argument("unknown dataset '" + d.dataset + "'");
+  if (!is_known_dataset(d.dataset))
+    throw std::invalid_argument("unknown dataset '" + d.dataset + "'");
   if (d.data_root.empty()) throw std::invalid_argument("no data root: pass --data-root");
 
   d.device = resolve_device(src.device);
@@ -87,8 +90,8 @@ EvalData load_eval_data(const EvalSource& src, const std::string& what, bool wit
       load_dataset(d.dataset, d.data_root, Split::kTest, src.test_subset, d.image_side);
   spdlog::info("{} of {} backbone{} on {} ({} train / {} test images), device {}, {} threads", what,
                d.backbone_name,
-               src.random_init ? " with RANDOM weights" : " from '" + src.checkpoint + "'", d.dataset,
-               train.size(), test.size(), d.device.str(), d.threads);
+               src.random_init ? " with RANDOM weights" : " from '" + src.checkpoint + "'",
+               d.dataset, train.size(), test.size(), d.device.str(), d.threads);
 
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t D = d.backbone->feature_size();
@@ -96,8 +99,7 @@ EvalData load_eval_data(const EvalSource& src, const std::string& what, bool wit
                          ? extract_features(*d.backbone, train.images, d.normalization, d.device)
                          : torch::empty({0, D});
   d.test_features = extract_features(*d.backbone, test.images, d.normalization, d.device);
-  d.features_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  d.features_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   spdlog::info("frozen features ({} train + {} test, {} wide) computed once in {:.1f} s",
                d.train_features.size(0), d.test_features.size(0), D, d.features_seconds);
   d.train_labels = with_train ? train.labels : torch::empty({0}, torch::kInt64);
@@ -128,8 +130,8 @@ std::string eval_output_path(const std::string& explicit_out, const std::string&
   return (std::filesystem::path(checkpoint).parent_path() / name).string();
 }
 
-void save_classifier_checkpoint(const std::string& path, const EvalData& d, torch::nn::Module& backbone,
-                                torch::nn::Linear& classifier,
+void save_classifier_checkpoint(const std::string& path, const EvalData& d,
+                                torch::nn::Module& backbone, torch::nn::Linear& classifier,
                                 const std::vector<std::string>& class_names, const json& summary) {
   Checkpoint saved;
   saved.backbone = state_dict(backbone);
@@ -152,8 +154,8 @@ json per_class_report(const torch::Tensor& predicted, const torch::Tensor& label
   if (predicted.sizes() != labels.sizes()) {
     throw std::invalid_argument("per_class_report: predictions and labels differ in shape");
   }
-  std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(classes),
-                                              std::vector<int64_t>(static_cast<size_t>(classes), 0));
+  std::vector<std::vector<int64_t>> confusion(
+      static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
   const auto p = predicted.to(torch::kInt64).contiguous();
   const auto l = labels.to(torch::kInt64).contiguous();
   const int64_t* pp = p.data_ptr<int64_t>();
@@ -172,7 +174,7 @@ json per_class_report(const torch::Tensor& predicted, const torch::Tensor& label
     const int64_t right = confusion[static_cast<size_t>(c)][static_cast<size_t>(c)];
     per_class.push_back(json{
         {"class", c < static_cast<int64_t>(class_names.size()) ? class_names[static_cast<size_t>(c)]
-                                                                : std::to_string(c)},
+                                                               : std::to_string(c)},
         {"images", total},
         {"accuracy", total > 0 ? static_cast<double>(right) / static_cast<double>(total) : 0.0}});
   }

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "relnet/augment/pipeline.h"
 #include "relnet/augment/batcher.h"
+#include "relnet/augment/pipeline.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -27,10 +27,12 @@ double since(std::chrono::steady_clock::time_point t) {
 }
 
 // Argmax predictions of backbone + classifier over uint8 images, in eval mode.
-torch::Tensor predict(BackboneImpl& backbone, torch::nn::Linear& classifier, const torch::Tensor& images,
-                      const Normalization& norm, torch::Device device) {
+torch::Tensor predict(BackboneImpl& backbone, torch::nn::Linear& classifier,
+                      const torch::Tensor& images, const Normalization& norm,
+                      torch::Device device) {
   classifier->eval();
-  return classifier_predictions(classifier, extract_features(backbone, images, norm, device), device);
+  return classifier_predictions(classifier, extract_features(backbone, images, norm, device),
+                                device);
 }
 
 }  // namespace
@@ -56,7 +58,8 @@ torch::Tensor flip_and_shift(const torch::Tensor& images, double max_shift, Rng&
 
 FinetuneResult finetune(const FinetuneOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
-  if (opt.epochs < 1) throw std::invalid_argument("--epochs must be >= 1, got " + std::to_string(opt.epochs));
+  if (opt.epochs < 1)
+    throw std::invalid_argument("--epochs must be >= 1, got " + std::to_string(opt.epochs));
   if (opt.batch_size < 2) {
     throw std::invalid_argument("--batch-size must be >= 2 (BatchNorm in training mode), got " +
                                 std::to_string(opt.batch_size));
@@ -65,24 +68,32 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
     throw std::invalid_argument("learning rates must be > 0 and weight decay >= 0");
   }
   if (opt.max_shift < 0 || opt.max_shift >= 0.5) {
-    throw std::invalid_argument("--max-shift must be in [0, 0.5), got " + std::to_string(opt.max_shift));
+    throw std::invalid_argument("--max-shift must be in [0, 0.5), got " +
+                                std::to_string(opt.max_shift));
   }
   EvalData d = load_eval_model(opt);
-  const ImageDataset train = load_dataset(d.dataset, d.data_root, Split::kTrain, opt.train_subset, d.image_side);
-  const ImageDataset test = load_dataset(d.dataset, d.data_root, Split::kTest, opt.test_subset, d.image_side);
+  const ImageDataset train =
+      load_dataset(d.dataset, d.data_root, Split::kTrain, opt.train_subset, d.image_side);
+  const ImageDataset test =
+      load_dataset(d.dataset, d.data_root, Split::kTest, opt.test_subset, d.image_side);
   if (train.size() < 2) throw std::invalid_argument("fine-tuning needs at least 2 train images");
   spdlog::info("fine-tuning {} backbone{} on {} ({} train / {} test images), device {}, {} threads",
-               d.backbone_name, opt.random_init ? " from RANDOM weights" : " from '" + opt.checkpoint + "'",
+               d.backbone_name,
+               opt.random_init ? " from RANDOM weights" : " from '" + opt.checkpoint + "'",
                d.dataset, train.size(), test.size(), d.device.str(), d.threads);
 
   torch::manual_seed(static_cast<uint64_t>(opt.seed));
   torch::nn::Linear classifier(d.backbone->feature_size(), train.num_classes);
   classifier->to(d.device);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(d.backbone->parameters(), std::make_unique<torch::optim::AdamOptions>(
-                                                   torch::optim::AdamOptions(opt.backbone_lr).weight_decay(opt.weight_decay)));
-  groups.emplace_back(classifier->parameters(), std::make_unique<torch::optim::AdamOptions>(
-                                                   torch::optim::AdamOptions(opt.classifier_lr).weight_decay(opt.weight_decay)));
+  groups.emplace_back(
+      d.backbone->parameters(),
+      std::make_unique<torch::optim::AdamOptions>(
+          torch::optim::AdamOptions(opt.backbone_lr).weight_decay(opt.weight_decay)));
+  groups.emplace_back(
+      classifier->parameters(),
+      std::make_unique<torch::optim::AdamOptions>(
+          torch::optim::AdamOptions(opt.classifier_lr).weight_decay(opt.weight_decay)));
   torch::optim::Adam optimizer(std::move(groups), torch::optim::AdamOptions(opt.backbone_lr));
 
   const int64_t n = train.size();
@@ -105,7 +116,8 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
     for (int64_t start = 0; start + 1 < n; start += opt.batch_size) {
       const torch::Tensor idx = perm.slice(0, start, std::min(start + opt.batch_size, n));
       const torch::Tensor x =
-          flip_and_shift(normalize_images(train.images.index_select(0, idx), d.normalization), opt.max_shift, rng)
+          flip_and_shift(normalize_images(train.images.index_select(0, idx), d.normalization),
+                         opt.max_shift, rng)
               .to(d.device);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(
           classifier->forward(d.backbone->forward(x)), labels.index_select(0, idx.to(d.device)));
@@ -115,29 +127,36 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         throw std::runtime_error("fine-tuning loss became " + std::to_string(value) + " at epoch " +
-                                 std::to_string(epoch + 1) + "; lower --backbone-lr / --classifier-lr");
+                                 std::to_string(epoch + 1) +
+                                 "; lower --backbone-lr / --classifier-lr");
       }
       loss_sum += value;
       ++batches;
-      if (stop_requested()) throw std::runtime_error("fine-tuning interrupted; nothing was written");
+      if (stop_requested())
+        throw std::runtime_error("fine-tuning interrupted; nothing was written");
     }
     last_loss = batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0;
     const double elapsed = since(t_fit);
-    bar.update(epoch + 1, fmt::format("loss {:.4f}", last_loss),
-               elapsed / static_cast<double>(epoch + 1) * static_cast<double>(opt.epochs - epoch - 1));
+    bar.update(
+        epoch + 1, fmt::format("loss {:.4f}", last_loss),
+        elapsed / static_cast<double>(epoch + 1) * static_cast<double>(opt.epochs - epoch - 1));
     if ((epoch + 1) % 10 == 0 || epoch + 1 == opt.epochs || epoch == 0) {
-      log_periodic(fmt::format("fine-tune epoch {}/{} | loss {:.4f}", epoch + 1, opt.epochs, last_loss));
+      log_periodic(
+          fmt::format("fine-tune epoch {}/{} | loss {:.4f}", epoch + 1, opt.epochs, last_loss));
     }
   }
   const double fit_seconds = since(t_fit);
 
   FinetuneResult r;
-  const torch::Tensor train_pred = predict(*d.backbone, classifier, train.images, d.normalization, d.device);
-  const torch::Tensor test_pred = predict(*d.backbone, classifier, test.images, d.normalization, d.device);
+  const torch::Tensor train_pred =
+      predict(*d.backbone, classifier, train.images, d.normalization, d.device);
+  const torch::Tensor test_pred =
+      predict(*d.backbone, classifier, test.images, d.normalization, d.device);
   r.train_accuracy = train_pred.eq(train.labels).to(torch::kFloat64).mean().item<double>();
   r.test_accuracy = test_pred.eq(test.labels).to(torch::kFloat64).mean().item<double>();
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "finetune.json", opt.random_init);
-  r.classifier_path = eval_output_path(opt.classifier_out, opt.checkpoint, "finetune.pt", opt.random_init);
+  r.classifier_path =
+      eval_output_path(opt.classifier_out, opt.checkpoint, "finetune.pt", opt.random_init);
 
   save_classifier_checkpoint(r.classifier_path, d, *d.backbone, classifier, train.class_names,
                              json{{"finetuned", true},
@@ -145,28 +164,18 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
                                   {"train_accuracy", r.train_accuracy},
                                   {"test_accuracy", r.test_accuracy}});
 
-  r.report = json{{"checkpoint", opt.checkpoint},
-                  {"backbone", d.backbone_name},
-                  {"random_init", opt.random_init},
-                  {"dataset", d.dataset},
-                  {"data_root", d.data_root},
-                  {"train_images", train.size()},
-                  {"test_images", test.size()},
-                  {"feature_size", d.backbone->feature_size()},
-                  {"classes", train.num_classes},
-                  {"epochs", opt.epochs},
-                  {"batch_size", opt.batch_size},
-                  {"backbone_lr", opt.backbone_lr},
-                  {"classifier_lr", opt.classifier_lr},
-                  {"weight_decay", opt.weight_decay},
-                  {"max_shift", opt.max_shift},
-                  {"seed", opt.seed},
-                  {"last_epoch_loss", last_loss},
-                  {"train_accuracy", r.train_accuracy},
-                  {"test_accuracy", r.test_accuracy},
-                  {"classifier_file", r.classifier_path},
-                  {"training_seconds", fit_seconds},
-                  {"seconds", since(t_start)}};
+  r.report =
+      json{{"checkpoint", opt.checkpoint},       {"backbone", d.backbone_name},
+           {"random_init", opt.random_init},     {"dataset", d.dataset},
+           {"data_root", d.data_root},           {"train_images", train.size()},
+           {"test_images", test.size()},         {"feature_size", d.backbone->feature_size()},
+           {"classes", train.num_classes},       {"epochs", opt.epochs},
+           {"batch_size", opt.batch_size},       {"backbone_lr", opt.backbone_lr},
+           {"classifier_lr", opt.classifier_lr}, {"weight_decay", opt.weight_decay},
+           {"max_shift", opt.max_shift},         {"seed", opt.seed},
+           {"last_epoch_loss", last_loss},       {"train_accuracy", r.train_accuracy},
+           {"test_accuracy", r.test_accuracy},   {"classifier_file", r.classifier_path},
+           {"training_seconds", fit_seconds},    {"seconds", since(t_start)}};
   r.report.update(per_class_report(test_pred, test.labels, train.num_classes, train.class_names));
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
   return r;

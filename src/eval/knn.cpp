@@ -34,14 +34,15 @@ torch::Tensor knn_predict(const torch::Tensor& train, const torch::Tensor& train
   const auto unit = F::NormalizeFuncOptions().dim(1);
   k = std::min(k, train.size(0));
   const torch::Tensor gallery = F::normalize(train.to(device, torch::kFloat), unit);  // (N, D)
-  const torch::Tensor labels = train_labels.to(device, torch::kInt64);               // (N)
+  const torch::Tensor labels = train_labels.to(device, torch::kInt64);                // (N)
   std::vector<torch::Tensor> predicted;
   for (int64_t start = 0; start < queries.size(0); start += chunk) {
     const int64_t c = std::min(chunk, queries.size(0) - start);
-    const torch::Tensor q = F::normalize(queries.slice(0, start, start + c).to(device, torch::kFloat), unit);
-    const torch::Tensor sim = torch::mm(q, gallery.t());                     // (c, N) cosine
-    const auto [top_sim, top_idx] = sim.topk(k, /*dim=*/1);                  // (c, k)
-    const torch::Tensor weights = (top_sim / temperature).exp();             // (c, k)
+    const torch::Tensor q =
+        F::normalize(queries.slice(0, start, start + c).to(device, torch::kFloat), unit);
+    const torch::Tensor sim = torch::mm(q, gallery.t());          // (c, N) cosine
+    const auto [top_sim, top_idx] = sim.topk(k, /*dim=*/1);       // (c, k)
+    const torch::Tensor weights = (top_sim / temperature).exp();  // (c, k)
     const torch::Tensor top_labels = labels.index_select(0, top_idx.reshape({-1})).view({c, k});
     const torch::Tensor votes =
         torch::zeros({c, classes}, weights.options()).scatter_add_(1, top_labels, weights);
@@ -55,7 +56,8 @@ KnnResult knn_eval(const KnnOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   if (opt.k < 1) throw std::invalid_argument("--k must be >= 1, got " + std::to_string(opt.k));
   if (!(opt.temperature > 0)) {
-    throw std::invalid_argument("--temperature must be > 0, got " + std::to_string(opt.temperature));
+    throw std::invalid_argument("--temperature must be > 0, got " +
+                                std::to_string(opt.temperature));
   }
   const EvalData d = load_eval_data(opt, "kNN evaluation");
   const torch::Tensor predicted = knn_predict(d.train_features, d.train_labels, d.test_features,
@@ -64,10 +66,11 @@ KnnResult knn_eval(const KnnOptions& opt) {
   r.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "knn.json", opt.random_init);
   r.report = eval_report_header(opt, d);
-  r.report.update(json{{"k", std::min(opt.k, d.train_features.size(0))},
-                       {"temperature", opt.temperature},
-                       {"test_accuracy", r.test_accuracy},
-                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+  r.report.update(json{
+      {"k", std::min(opt.k, d.train_features.size(0))},
+      {"temperature", opt.temperature},
+      {"test_accuracy", r.test_accuracy},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   r.report.update(per_class_report(predicted, d.test_labels, d.num_classes, d.class_names));
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
   return r;

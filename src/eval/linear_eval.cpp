@@ -24,9 +24,10 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const torch::Tensor& labels,
-                                          int64_t classes, int64_t epochs, int64_t batch_size,
-                                          double lr, int64_t seed, torch::Device device) {
+torch::nn::Linear train_linear_classifier(const torch::Tensor& features,
+                                          const torch::Tensor& labels, int64_t classes,
+                                          int64_t epochs, int64_t batch_size, double lr,
+                                          int64_t seed, torch::Device device) {
   torch::manual_seed(static_cast<uint64_t>(seed));
   torch::nn::Linear classifier(features.size(1), classes);
   classifier->to(device);
@@ -76,12 +77,17 @@ torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch:
 
 double classifier_accuracy(torch::nn::Linear& classifier, const torch::Tensor& features,
                            const torch::Tensor& labels, torch::Device device) {
-  return classifier_predictions(classifier, features, device).eq(labels).to(torch::kFloat64).mean().item<double>();
+  return classifier_predictions(classifier, features, device)
+      .eq(labels)
+      .to(torch::kFloat64)
+      .mean()
+      .item<double>();
 }
 
 LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
-  if (opt.epochs < 1) throw std::invalid_argument("--epochs must be >= 1, got " + std::to_string(opt.epochs));
+  if (opt.epochs < 1)
+    throw std::invalid_argument("--epochs must be >= 1, got " + std::to_string(opt.epochs));
   if (opt.batch_size < 1) {
     throw std::invalid_argument("--batch-size must be >= 1, got " + std::to_string(opt.batch_size));
   }
@@ -93,7 +99,8 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
   const double fit_seconds = seconds_since(t_fit);
 
   LinearEvalResult result;
-  result.train_accuracy = classifier_accuracy(classifier, d.train_features, d.train_labels, d.device);
+  result.train_accuracy =
+      classifier_accuracy(classifier, d.train_features, d.train_labels, d.device);
   const torch::Tensor predicted = classifier_predictions(classifier, d.test_features, d.device);
   result.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
   result.out_path = eval_output_path(opt.out, opt.checkpoint, "linear_eval.json", opt.random_init);

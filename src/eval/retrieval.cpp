@@ -13,13 +13,15 @@ namespace relnet {
 
 using nlohmann::json;
 
-RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Tensor& gallery_labels,
+RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery,
+                                   const torch::Tensor& gallery_labels,
                                    const torch::Tensor& queries, const torch::Tensor& query_labels,
                                    const std::vector<int64_t>& ks, torch::Device device,
                                    int64_t chunk) {
   if (gallery.dim() != 2 || queries.dim() != 2 || gallery.size(1) != queries.size(1)) {
-    throw std::invalid_argument("retrieval: gallery and query features must be (G, D) and (Q, D), got " +
-                                c10::str(gallery.sizes()) + " and " + c10::str(queries.sizes()));
+    throw std::invalid_argument(
+        "retrieval: gallery and query features must be (G, D) and (Q, D), got " +
+        c10::str(gallery.sizes()) + " and " + c10::str(queries.sizes()));
   }
   if (gallery_labels.dim() != 1 || gallery_labels.size(0) != gallery.size(0) ||
       query_labels.dim() != 1 || query_labels.size(0) != queries.size(0)) {
@@ -39,7 +41,7 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Te
   const auto unit = F::NormalizeFuncOptions().dim(1);
   const int64_t max_k = *std::max_element(ks.begin(), ks.end());
   const torch::Tensor g = F::normalize(gallery.to(device, torch::kFloat), unit);  // (G, D)
-  const torch::Tensor g_labels = gallery_labels.to(device, torch::kInt64);         // (G)
+  const torch::Tensor g_labels = gallery_labels.to(device, torch::kInt64);        // (G)
   const torch::Tensor ranks = torch::arange(1, G + 1, g.options());               // (G) 1..G
 
   RetrievalMetrics m;
@@ -50,16 +52,23 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Te
   const int64_t Q = queries.size(0);
   for (int64_t start = 0; start < Q; start += chunk) {
     const int64_t c = std::min(chunk, Q - start);
-    const torch::Tensor q = F::normalize(queries.slice(0, start, start + c).to(device, torch::kFloat), unit);
+    const torch::Tensor q =
+        F::normalize(queries.slice(0, start, start + c).to(device, torch::kFloat), unit);
     const torch::Tensor sim = torch::mm(q, g.t());  // (c, G)
     // Stable descending sort: equal similarities keep gallery order.
-    const torch::Tensor order = std::get<1>(torch::sort(sim, /*stable=*/true, /*dim=*/1, /*descending=*/true));
-    const torch::Tensor q_labels = query_labels.slice(0, start, start + c).to(device, torch::kInt64);
+    const torch::Tensor order =
+        std::get<1>(torch::sort(sim, /*stable=*/true, /*dim=*/1, /*descending=*/true));
+    const torch::Tensor q_labels =
+        query_labels.slice(0, start, start + c).to(device, torch::kInt64);
     const torch::Tensor relevant =  // (c, G) 1 where the ranked image shares the query's label
-        g_labels.index_select(0, order.reshape({-1})).view({c, G}).eq(q_labels.unsqueeze(1)).to(torch::kFloat);
+        g_labels.index_select(0, order.reshape({-1}))
+            .view({c, G})
+            .eq(q_labels.unsqueeze(1))
+            .to(torch::kFloat);
     const torch::Tensor hits = relevant.cumsum(1);  // (c, G) relevant images up to each rank
     for (size_t i = 0; i < ks.size(); ++i) {
-      precision_sum[i] += hits.select(1, ks[i] - 1).sum().item<double>() / static_cast<double>(ks[i]);
+      precision_sum[i] +=
+          hits.select(1, ks[i] - 1).sum().item<double>() / static_cast<double>(ks[i]);
     }
     // AP = mean over relevant ranks r of precision@r.
     const torch::Tensor n_relevant = hits.select(1, G - 1);  // (c)
@@ -82,8 +91,9 @@ cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& q
                        const std::vector<std::string>& class_names) {
   const int64_t Q = query_images.size(0);
   if (rows < 1 || k < 1 || Q < 1 || top.size(0) != Q || top.size(1) < k) {
-    throw std::invalid_argument("retrieval grid: need rows, k >= 1 and top of (Q, >= k), got rows " +
-                                std::to_string(rows) + ", k " + std::to_string(k));
+    throw std::invalid_argument(
+        "retrieval grid: need rows, k >= 1 and top of (Q, >= k), got rows " + std::to_string(rows) +
+        ", k " + std::to_string(k));
   }
   rows = std::min(rows, Q);
   const torch::Tensor qi = query_images.contiguous(), gi = gallery_images.contiguous();
@@ -98,7 +108,8 @@ cv::Mat retrieval_grid(const torch::Tensor& query_images, const torch::Tensor& q
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t q = r * Q / rows;
     const int64_t label = ql[q].item<int64_t>();
-    tiles.push_back(with_border(image_tile(qi[q].data_ptr<uint8_t>(), 3, h, w, cell), 3, query_frame));
+    tiles.push_back(
+        with_border(image_tile(qi[q].data_ptr<uint8_t>(), 3, h, w, cell), 3, query_frame));
     for (int64_t j = 0; j < k; ++j) {
       const int64_t g = t[q][j].item<int64_t>();
       const bool hit = gl[g].item<int64_t>() == label;
@@ -133,12 +144,13 @@ RetrievalResult retrieval_eval(const RetrievalOptions& opt) {
     precision[std::to_string(opt.ks[i])] = r.metrics.precision_at_k[i];
   }
   r.report = eval_report_header(opt, d);
-  r.report.update(json{{"queries", "test"},
-                       {"gallery", "train"},
-                       {"similarity", "cosine"},
-                       {"precision_at_k", precision},
-                       {"mAP", r.metrics.mean_average_precision},
-                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+  r.report.update(json{
+      {"queries", "test"},
+      {"gallery", "train"},
+      {"similarity", "cosine"},
+      {"precision_at_k", precision},
+      {"mAP", r.metrics.mean_average_precision},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
 #ifdef RELNET_WITH_IMAGE_IO
   if (!opt.grid.empty()) {

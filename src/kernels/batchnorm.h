@@ -93,8 +93,8 @@ inline BatchMoments batch_moments(const std::vector<double>& sums, int64_t chunk
     m.mean.data_ptr<float>()[c] = static_cast<float>(mean);
     m.invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var[c] + eps));
   }
-  update_running_statistics(running_mean, running_var, m.mean,
-                            torch::tensor(var, torch::kFloat64), M, momentum);
+  update_running_statistics(running_mean, running_var, m.mean, torch::tensor(var, torch::kFloat64),
+                            M, momentum);
   return m;
 }
 
@@ -166,11 +166,12 @@ inline void batchnorm_backward_totals(const std::vector<double>& sums, int64_t c
 }
 
 // In the kernels' inner loops, on a float or a 16-float vector (vec16::vec)
-// T: the gradient `g` arriving at ReLU's output, passed where BatchNorm's
-// output y * scale + shift is positive and zero elsewhere (NaN compares
-// false: zero).
+// T (taken by reference: always inlined, and no 64-byte vector is passed by
+// value, which GCC notes as an ABI change): the gradient `g` arriving at ReLU's output, passed
+// where BatchNorm's output y * scale + shift is positive and zero elsewhere (NaN compares false:
+// zero).
 template <typename T>
-RELNET_INLINE T relu_gated(T y, T scale, T shift, T g) {
+RELNET_INLINE T relu_gated(const T& y, const T& scale, const T& shift, const T& g) {
   return y * scale + shift > 0.f ? g : T{};
 }
 
@@ -178,7 +179,8 @@ RELNET_INLINE T relu_gated(T y, T scale, T shift, T g) {
 // du being the gated gradient at its output (relu_gated), on a float or a
 // 16-float vector T.
 template <typename T>
-RELNET_INLINE T batchnorm_input_gradient(T du, T y, T scale, T k0, T k1) {
+RELNET_INLINE T batchnorm_input_gradient(const T& du, const T& y, const T& scale, const T& k0,
+                                         const T& k1) {
   return scale * du + k0 + k1 * y;
 }
 

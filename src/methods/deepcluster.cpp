@@ -21,8 +21,9 @@ namespace {
 int64_t cluster_count(const Config& config, const ImageDataset& data) {
   const int64_t k = config.method.clusters > 0 ? config.method.clusters : data.num_classes * 10;
   if (!clustering_available()) {
-    throw std::invalid_argument("method.name \"deepcluster\" needs faiss, and this relnet was built "
-                                "without it (install libfaiss-dev and rebuild)");
+    throw std::invalid_argument(
+        "method.name \"deepcluster\" needs faiss, and this relnet was built "
+        "without it (install libfaiss-dev and rebuild)");
   }
   if (k <= 0) {
     throw std::invalid_argument("method.clusters: the " + data.name +
@@ -51,8 +52,8 @@ ViewRecipe DeepClusterMethod::view_recipe() const {
   return {ViewKind::kCropFlip, crop_padding(config(), context().data->side())};
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
-DeepClusterMethod::modules() const {
+std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> DeepClusterMethod::modules()
+    const {
   return {{"deepcluster_head", head_.ptr()}, {"deepcluster_state", state_.ptr()}};
 }
 
@@ -74,8 +75,8 @@ void DeepClusterMethod::start_epoch(int64_t epoch, int64_t epochs, bool resumed_
 }
 
 void DeepClusterMethod::redraw_last_layer(int64_t epoch) {
-  const uint64_t seed = derive_seed({static_cast<uint64_t>(config().train.seed),
-                                     static_cast<uint64_t>(epoch), 0xdc11a7e5ULL});
+  const uint64_t seed = derive_seed(
+      {static_cast<uint64_t>(config().train.seed), static_cast<uint64_t>(epoch), 0xdc11a7e5ULL});
   at::Generator gen = at::detail::createCPUGenerator(seed);
   torch::NoGradGuard no_grad;
   torch::nn::Linear& last = head_->last();
@@ -96,8 +97,8 @@ void DeepClusterMethod::cluster(int64_t epoch) {
   options.k = k_;
   options.iterations = config().method.kmeans_iterations;
   options.restarts = config().method.kmeans_restarts;
-  options.seed = derive_seed({static_cast<uint64_t>(config().train.seed),
-                              static_cast<uint64_t>(epoch), 0xc1a5ULL});
+  options.seed = derive_seed(
+      {static_cast<uint64_t>(config().train.seed), static_cast<uint64_t>(epoch), 0xc1a5ULL});
   const KMeansResult result = kmeans(x, options);
   {
     torch::NoGradGuard no_grad;
@@ -113,8 +114,7 @@ void DeepClusterMethod::cluster(int64_t epoch) {
 }
 
 MethodOutput DeepClusterMethod::loss(const std::vector<torch::Tensor>& encodings,
-                                     const MethodBatch& batch, StepTimes* times,
-                                     StepClock& clock) {
+                                     const MethodBatch& batch, StepTimes* times, StepClock& clock) {
   const torch::Tensor& features = encodings.at(0);  // (B, D)
   const torch::Tensor& all = state_->assignments;
   const torch::Tensor targets = all.index_select(0, batch.indices.to(all.device()));

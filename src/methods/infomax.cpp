@@ -57,9 +57,9 @@ InfoMaxTerms infomax_loss(InfoMaxLoss& modules, const torch::Tensor& y, const to
                           const torch::Tensor& u, double beta, double gamma) {
   if (y.dim() != 2 || M.dim() != 4 || y.size(0) != M.size(0) || y.size(0) < 2 ||
       u.sizes() != y.sizes()) {
-    throw std::invalid_argument("infomax: need y (B, D), M (B, C, H, W) and u (B, D) with B >= 2, got " +
-                                c10::str(y.sizes()) + ", " + c10::str(M.sizes()) + ", " +
-                                c10::str(u.sizes()));
+    throw std::invalid_argument(
+        "infomax: need y (B, D), M (B, C, H, W) and u (B, D) with B >= 2, got " +
+        c10::str(y.sizes()) + ", " + c10::str(M.sizes()) + ", " + c10::str(u.sizes()));
   }
   const auto [positive, negative] = modules->local_d->forward(M, y);  // (B, HW) each
   InfoMaxTerms t;

@@ -11,7 +11,8 @@ RelationalMethod::RelationalMethod(const MethodContext& context)
             context.config->model.focal_alpha},
       pairs_matrix_(context.config->model.pairs_matrix) {
   const ModelConfig& m = context.config->model;
-  head_ = RelationHead(aggregated_size(aggregation_, context.backbone->feature_size()), m.head_hidden);
+  head_ =
+      RelationHead(aggregated_size(aggregation_, context.backbone->feature_size()), m.head_hidden);
   head_->set_fused(m.fused);
   head_->to(context.device);
 }

@@ -37,12 +37,12 @@ void check_embeddings(const torch::Tensor& z) {
 torch::Tensor simclr_loss(const torch::Tensor& z, double temperature, bool ntxent, double eps) {
   check_embeddings(z);
   const int64_t B = z.size(0) / 2;
-  const torch::Tensor n = z.norm(2, 1, /*keepdim=*/true);                 // (2B, 1)
-  const torch::Tensor s = z.mm(z.t()) / n.mm(n.t()).clamp_min(eps);       // (2B, 2B)
+  const torch::Tensor n = z.norm(2, 1, /*keepdim=*/true);            // (2B, 1)
+  const torch::Tensor s = z.mm(z.t()) / n.mm(n.t()).clamp_min(eps);  // (2B, 2B)
   const torch::Tensor e = torch::exp(s / temperature);
   const torch::Tensor p = partners(B, z.device());
   const torch::Tensor cols = torch::arange(2 * B, p.options());
-  const torch::Tensor positive = e.index({p, cols});                      // E[p(i), i]
+  const torch::Tensor positive = e.index({p, cols});  // E[p(i), i]
   const torch::Tensor r = positive / (e.sum(0) - std::exp(1.0 / temperature));
   return ntxent ? (-torch::log(r)).mean() : -torch::log(r.mean());
 }
@@ -51,8 +51,8 @@ torch::Tensor simclr_accuracy(const torch::Tensor& z) {
   torch::NoGradGuard no_grad;
   check_embeddings(z);
   const int64_t B = z.size(0) / 2;
-  const torch::Tensor u = torch::nn::functional::normalize(
-      z, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const torch::Tensor u =
+      torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(1));
   torch::Tensor s = u.mm(u.t());
   s.fill_diagonal_(-std::numeric_limits<float>::infinity());
   return s.argmax(1).eq(partners(B, z.device())).to(torch::kFloat64).mean().view(1);

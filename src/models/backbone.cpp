@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "relnet/augment/pipeline.h"
-
 #include "relnet/models/conv4.h"
 #include "relnet/models/resnet.h"
 

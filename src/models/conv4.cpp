@@ -1,21 +1,22 @@
 // Conv4 backbone of the reference implementation.
 #include "relnet/models/conv4.h"
 
-#include "relnet/models/fused_batchnorm.h"
-#include "relnet/models/fused_conv_block.h"
-#include "relnet/models/fused_second_block.h"
-
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+
+#include "relnet/models/fused_batchnorm.h"
+#include "relnet/models/fused_conv_block.h"
+#include "relnet/models/fused_second_block.h"
 
 namespace relnet {
 namespace {
 
 torch::nn::Sequential conv_block(int64_t in, int64_t out, bool global_pool) {
   torch::nn::Sequential block;
-  block->push_back("conv", torch::nn::Conv2d(
-                               torch::nn::Conv2dOptions(in, out, 3).stride(1).padding(1).bias(false)));
+  block->push_back(
+      "conv",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(1).padding(1).bias(false)));
   block->push_back("bn", torch::nn::BatchNorm2d(out));
   block->push_back("relu", torch::nn::ReLU());
   if (global_pool) {

@@ -309,9 +309,7 @@ class BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
 
 }  // namespace
 
-bool fused_batchnorm_applies(const torch::Tensor& x) {
-  return x.dim() == 4 && is_float_cpu(x);
-}
+bool fused_batchnorm_applies(const torch::Tensor& x) { return x.dim() == 4 && is_float_cpu(x); }
 
 torch::Tensor batchnorm_relu_pool(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
                                   FusedPool pool) {

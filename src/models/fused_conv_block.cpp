@@ -41,9 +41,9 @@ struct Geometry {
   int64_t blocks;       // ceil(W / 32)
   int64_t Ho() const { return H / 2; }
   int64_t Wo() const { return W / 2; }
-  int64_t half() const { return blocks * kLanes; }       // pooled positions per row, padded
-  int64_t row() const { return 2 * half(); }             // floats per row of y
-  int64_t pad_len() const { return half() + 2; }         // one parity of a padded input row
+  int64_t half() const { return blocks * kLanes; }  // pooled positions per row, padded
+  int64_t row() const { return 2 * half(); }        // floats per row of y
+  int64_t pad_len() const { return half() + 2; }    // one parity of a padded input row
   int64_t split_size() const { return Cin * (H + 2) * 2 * pad_len(); }
   int64_t taps_size() const { return Cin * (H + 2) * blocks * 4 * kLanes; }
   // Scratch for one image's input: split rows, then (64-byte aligned) taps.
@@ -129,8 +129,7 @@ RELNET_SIMD void pad_image(const float* x, const Geometry& g, int64_t n, float* 
 struct Taps {
   vec odd_a, even_b, odd_b, even_c;
 };
-RELNET_INLINE Taps taps_of(const float* taps, const Geometry& g, int64_t ci, int64_t r,
-                           int64_t b) {
+RELNET_INLINE Taps taps_of(const float* taps, const Geometry& g, int64_t ci, int64_t r, int64_t b) {
   const vec* t = reinterpret_cast<const vec*>(taps) + ((ci * (g.H + 2) + r) * g.blocks + b) * 4;
   return {t[0], t[1], t[2], t[3]};
 }
@@ -195,8 +194,8 @@ RELNET_SIMD void conv_forward(const float* __restrict x, const float* __restrict
 // [n0, n1), contiguous (N, 8, Ho, Wo); `pooled` holds one image's result
 // in padded rows.
 RELNET_SIMD void pool_forward(const float* __restrict y, float* __restrict out, int64_t n0,
-                              int64_t n1, const Geometry& g, const float* scale,
-                              const float* shift, float* __restrict pooled) {
+                              int64_t n1, const Geometry& g, const float* scale, const float* shift,
+                              float* __restrict pooled) {
   const int64_t R = g.row(), Ho = g.Ho(), Wo = g.Wo(), half = g.half();
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t c = 0; c < kCo; ++c) {
@@ -236,10 +235,10 @@ void spread_gradient(const float* gout, const Geometry& g, int64_t n, float* gp)
 // Backward, first pass: per channel, the sums of du and du * xhat over images
 // [n0, n1), du being the gradient at BatchNorm's output (zero where ReLU was
 // off). Rows and columns that no pooling window covers have du = 0.
-RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restrict gout,
-                               int64_t n0, int64_t n1, const Geometry& g,
-                               const BatchNormGradient& k, float* __restrict gp,
-                               double* __restrict sum_du, double* __restrict sum_du_xhat) {
+RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restrict gout, int64_t n0,
+                               int64_t n1, const Geometry& g, const BatchNormGradient& k,
+                               float* __restrict gp, double* __restrict sum_du,
+                               double* __restrict sum_du_xhat) {
   const int64_t R = g.row(), Ho = g.Ho(), half = g.half();
   clear_spread(g, gp);
   for (int64_t n = n0; n < n1; ++n) {
@@ -282,13 +281,11 @@ RELNET_SIMD void backward_sums(const float* __restrict y, const float* __restric
 // eighth of the next image's input and output gradient (`next` is false on
 // a chunk's last image).
 template <int64_t Cin>
-RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
-                                            const float* __restrict y,
+RELNET_INLINE void weight_gradient_of_image(const float* __restrict x, const float* __restrict y,
                                             const float* __restrict gout, const Geometry& g,
                                             const BatchNormGradient& k, int64_t n, bool next,
-                                            const float* __restrict pad,
-                                            const float* __restrict gp, vec last_even,
-                                            vec last_odd, float* __restrict dy,
+                                            const float* __restrict pad, const float* __restrict gp,
+                                            vec last_even, vec last_odd, float* __restrict dy,
                                             double* __restrict dw) {
   const int64_t R = g.row(), Ho = g.Ho(), half = g.half();
   const int64_t pooled = Ho * g.Wo() * kCo, image = Cin * g.H * g.W;
@@ -296,7 +293,8 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
   const float* taps = pad + taps_offset(g, pad);
   for (int64_t c = 0; c < kCo; ++c) {
     const float* y_next = c + 1 < kCo ? y + (n * kCo + c + 1) * g.H * R
-                                      : next ? y + (n + 1) * kCo * g.H * R : nullptr;
+                          : next      ? y + (n + 1) * kCo * g.H * R
+                                      : nullptr;
     if (next) {
       prefetch(gout + (n + 1) * pooled + c * pooled / kCo, pooled / kCo);
       if (x_contiguous) prefetch(x + (n + 1) * image + c * image / kCo, image / kCo);
@@ -321,7 +319,7 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
       }
     }
     vec acc[Cin * 9];  // [ci][kh][kw]
-    // Unrolled in full, so that acc lives in registers.
+                       // Unrolled in full, so that acc lives in registers.
 #pragma GCC unroll 36
     for (int64_t j = 0; j < Cin * 9; ++j) acc[j] = vec{};
     for (int64_t h = 0; h < g.H; ++h) {
@@ -353,8 +351,8 @@ RELNET_INLINE void weight_gradient_of_image(const float* __restrict x,
 RELNET_SIMD void backward_weight(const float* __restrict x, const float* __restrict y,
                                  const float* __restrict gout, int64_t n0, int64_t n1,
                                  const Geometry& g, const BatchNormGradient& k,
-                                 float* __restrict pad, float* __restrict gp,
-                                 float* __restrict dy, double* __restrict dw) {
+                                 float* __restrict pad, float* __restrict gp, float* __restrict dy,
+                                 double* __restrict dw) {
   vec last_even, last_odd;
   column_masks(g, g.blocks - 1, last_even, last_odd);
   clear_pad(g, pad);
@@ -365,20 +363,20 @@ RELNET_SIMD void backward_weight(const float* __restrict x, const float* __restr
     const bool next = n + 1 < n1;
     switch (g.Cin) {  // the taps unrolled, so that the gradients stay in registers
       case 1:
-        weight_gradient_of_image<1>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
-                                    dy, dw);
+        weight_gradient_of_image<1>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd, dy,
+                                    dw);
         break;
       case 2:
-        weight_gradient_of_image<2>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
-                                    dy, dw);
+        weight_gradient_of_image<2>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd, dy,
+                                    dw);
         break;
       case 3:
-        weight_gradient_of_image<3>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
-                                    dy, dw);
+        weight_gradient_of_image<3>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd, dy,
+                                    dw);
         break;
       default:
-        weight_gradient_of_image<kMaxCin>(x, y, gout, g, k, n, next, pad, gp, last_even,
-                                          last_odd, dy, dw);
+        weight_gradient_of_image<kMaxCin>(x, y, gout, g, k, n, next, pad, gp, last_even, last_odd,
+                                          dy, dw);
         break;
     }
   }

@@ -150,8 +150,7 @@ RELNET_INLINE void input_taps(const float* x, const Geometry& g, int64_t n, floa
       const auto block = [row](int64_t b) __attribute__((always_inline)) {
         return load(row + b * kLanes);
       };
-      write_tap_row<false>(block, g.blocks,
-                           taps + ((ci * (g.H + 2) + h + 1) * g.blocks) * 3);
+      write_tap_row<false>(block, g.blocks, taps + ((ci * (g.H + 2) + h + 1) * g.blocks) * 3);
     }
   }
 }

@@ -35,7 +35,7 @@ constexpr int64_t kFlush = 32;  // pairs summed in float before a double accumul
 // pair[e], whose right row is right[e]. Tensors, so that the forward pass
 // can save them for the backward pass.
 struct LeftGroups {
-  Tensor start, pair, right;  // int64 (R + 1), int32 (P), int32 (P)
+  Tensor start, pair, right;       // int64 (R + 1), int32 (P), int32 (P)
   Tensor left_count, right_count;  // float64 (R): pairs using each row on each side
 };
 
@@ -68,8 +68,8 @@ LeftGroups group_by_left(const Tensor& left_index, const Tensor& right_index, in
   double* nl = g.left_count.data_ptr<double>();
   double* nr = g.right_count.data_ptr<double>();
   for (int64_t p = 0; p < P; ++p) {
-    TORCH_CHECK(li[p] >= 0 && li[p] < R && ri[p] >= 0 && ri[p] < R, "fused relation head: pair ",
-                p, " indexes rows ", li[p], " and ", ri[p], " of ", R);
+    TORCH_CHECK(li[p] >= 0 && li[p] < R && ri[p] >= 0 && ri[p] < R, "fused relation head: pair ", p,
+                " indexes rows ", li[p], " and ", ri[p], " of ", R);
     ++start[li[p] + 1];
     nl[li[p]] += 1;
     nr[ri[p]] += 1;
@@ -108,7 +108,8 @@ RELNET_SIMD void weighted_row_sums(const float* __restrict left, const float* __
   for (int64_t r = r0; r < r1; ++r) {
     const double a = n_left[r], b = n_right[r];
     for (int64_t k = 0; k < H; ++k) {
-      sums[k] += a * static_cast<double>(left[r * H + k]) + b * static_cast<double>(right[r * H + k]);
+      sums[k] +=
+          a * static_cast<double>(left[r * H + k]) + b * static_cast<double>(right[r * H + k]);
     }
   }
 }
@@ -169,9 +170,9 @@ RELNET_SIMD void tile_sq_sums(const float* __restrict xa, const float* __restric
 RELNET_SIMD void pair_logits(const float* __restrict xa, const float* __restrict xb,
                              const int64_t* __restrict left, const int64_t* __restrict right,
                              int64_t p0, int64_t p1, int64_t Hp, int64_t S,
-                             const float* __restrict gamma,
-                             const float* __restrict beta, const float* __restrict w, float bias,
-                             float slope, float* __restrict logits) {
+                             const float* __restrict gamma, const float* __restrict beta,
+                             const float* __restrict w, float bias, float slope,
+                             float* __restrict logits) {
   for (int64_t p = p0; p < p1; ++p) {
     const float* a = xa + left[p] * S;
     const float* c = xb + right[p] * S;
@@ -477,8 +478,8 @@ std::pair<torch::Tensor, torch::Tensor> view_projections(const torch::Tensor& fe
   TORCH_CHECK(view_projections_apply(features, weight),
               "view projections take float32 CPU features (N, D) and a weight (H, 2D), got ",
               features.sizes(), " and ", weight.sizes());
-  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
-              "view projections need a bias of ", weight.size(0), " values, got ", bias.sizes());
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "view projections need a bias of ",
+              weight.size(0), " values, got ", bias.sizes());
   const auto out = ViewProjections::apply(features, weight, bias);
   return {out[0], out[1]};
 }

@@ -1,9 +1,9 @@
 // Relation head (the reference's relation_module).
 #include "relnet/relation/head.h"
 
-#include "relnet/relation/fused_head.h"
-
 #include <ATen/autocast_mode.h>
+
+#include "relnet/relation/fused_head.h"
 
 namespace relnet {
 
@@ -11,7 +11,8 @@ RelationHeadImpl::RelationHeadImpl(int64_t input_size, int64_t hidden) {
   // Names "0".."3" reproduce nn.Sequential's state-dict keys.
   fc1_ = register_module("0", torch::nn::Linear(input_size, hidden));
   bn_ = register_module("1", torch::nn::BatchNorm1d(hidden));
-  act_ = register_module("2", torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.01)));
+  act_ = register_module("2",
+                         torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.01)));
   fc2_ = register_module("3", torch::nn::Linear(hidden, 1));
 }
 
@@ -20,7 +21,7 @@ torch::Tensor RelationHeadImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor RelationHeadImpl::forward_views(const torch::Tensor& features, int64_t K,
-                                             Aggregation aggregation) {
+                                              Aggregation aggregation) {
   if (aggregation == Aggregation::kMax) return forward(make_pairs(features, K, aggregation).inputs);
   const PairIndex& index = pair_index_for(features, K);
   const int64_t D = features.size(1);
@@ -29,7 +30,8 @@ torch::Tensor RelationHeadImpl::forward_views(const torch::Tensor& features, int
   // Per-view projections: hidden_p = left[l_p] + right[r_p].
   torch::Tensor left, right;  // (K*B, H)
   if (aggregation == Aggregation::kCat) {
-    TORCH_CHECK(w.size(1) == 2 * D, "relation head expects ", w.size(1) / 2, "-wide features, got ", D);
+    TORCH_CHECK(w.size(1) == 2 * D, "relation head expects ", w.size(1) / 2, "-wide features, got ",
+                D);
     if (fused_ && view_projections_apply(features, w) && !at::autocast::is_cpu_enabled()) {
       std::tie(left, right) = view_projections(features, w, b);
     } else {

@@ -16,8 +16,8 @@ torch::Tensor relation_loss(const torch::Tensor& logits, const torch::Tensor& ta
   if (options.kind == LossKind::kBce) {
     return torch::binary_cross_entropy_with_logits(logits, targets);
   }
-  const auto bce = torch::binary_cross_entropy_with_logits(
-      logits, targets, /*weight=*/{}, /*pos_weight=*/{}, at::Reduction::None);
+  const auto bce = torch::binary_cross_entropy_with_logits(logits, targets, /*weight=*/{},
+                                                           /*pos_weight=*/{}, at::Reduction::None);
   const auto p = torch::sigmoid(logits);
   const auto p_t = targets * p + (1 - targets) * (1 - p);
   const auto alpha_t = targets * options.alpha + (1 - targets) * (1 - options.alpha);
@@ -31,8 +31,8 @@ torch::Tensor pair_accuracy_counts(const torch::Tensor& logits, const torch::Ten
   const auto correct = (predicted == targets).to(torch::kFloat32);
   const auto pos = targets > 0.5f;
   const auto neg = pos.logical_not();
-  return torch::stack({correct.sum(), (correct * pos).sum(), pos.sum(), (correct * neg).sum(),
-                       neg.sum()})
+  return torch::stack(
+             {correct.sum(), (correct * pos).sum(), pos.sum(), (correct * neg).sum(), neg.sum()})
       .to(torch::kFloat64);
 }
 

@@ -16,10 +16,14 @@ Aggregation parse_aggregation(const std::string& name) {
 
 std::string to_string(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kCat: return "cat";
-    case Aggregation::kSum: return "sum";
-    case Aggregation::kMean: return "mean";
-    case Aggregation::kMax: return "max";
+    case Aggregation::kCat:
+      return "cat";
+    case Aggregation::kSum:
+      return "sum";
+    case Aggregation::kMean:
+      return "mean";
+    case Aggregation::kMax:
+      return "max";
   }
   return "?";
 }
@@ -66,10 +70,14 @@ PairIndex make_pair_index(int64_t K, int64_t B) {
 torch::Tensor aggregate(const torch::Tensor& left, const torch::Tensor& right,
                         Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kCat: return torch::cat({left, right}, 1);
-    case Aggregation::kSum: return left + right;
-    case Aggregation::kMean: return (left + right) / 2;
-    case Aggregation::kMax: return torch::maximum(left, right);
+    case Aggregation::kCat:
+      return torch::cat({left, right}, 1);
+    case Aggregation::kSum:
+      return left + right;
+    case Aggregation::kMean:
+      return (left + right) / 2;
+    case Aggregation::kMax:
+      return torch::maximum(left, right);
   }
   throw std::invalid_argument("bad aggregation");
 }

@@ -53,7 +53,8 @@ bool is_reserved_key(const std::string& key) {
 
 // PyTorch's order: a module's own parameters, then its own buffers, then
 // each child's, depth first in registration order.
-static void collect_state(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+static void collect_state(const torch::nn::Module& module, const std::string& prefix,
+                          StateDict& out) {
   for (const auto& p : module.named_parameters(/*recurse=*/false)) {
     out.emplace_back(prefix + p.key(), p.value());
   }
@@ -150,10 +151,10 @@ c10::IValue optimizer_dict(torch::optim::Optimizer& optimizer,
 // through `bad` on a mismatch.
 using Bad = std::function<std::runtime_error(const std::string&)>;
 template <typename ParamState>
-void restore_optimizer(torch::optim::Optimizer& optimizer, const c10::IValue& value,
-                       const std::string& what,
-                       const std::function<std::unique_ptr<ParamState>(
-                           int64_t, const torch::Tensor&, const GenericDict&, const Bad&)>& make_state) {
+void restore_optimizer(
+    torch::optim::Optimizer& optimizer, const c10::IValue& value, const std::string& what,
+    const std::function<std::unique_ptr<ParamState>(int64_t, const torch::Tensor&,
+                                                    const GenericDict&, const Bad&)>& make_state) {
   const Bad bad = [&](const std::string& why) {
     return std::runtime_error(what + ": optimizer state unreadable: " + why);
   };
@@ -179,7 +180,8 @@ void restore_optimizer(torch::optim::Optimizer& optimizer, const c10::IValue& va
 
 // The saved tensor `key` of parameter i, of the parameter's shape.
 torch::Tensor saved_like(int64_t i, const torch::Tensor& param, const GenericDict& s,
-                         const std::string& key, const std::string& optimizer_name, const Bad& bad) {
+                         const std::string& key, const std::string& optimizer_name,
+                         const Bad& bad) {
   if (!s.contains(key)) {
     throw bad("parameter " + std::to_string(i) + " has no " + key + " (not " + optimizer_name +
               " state?)");
@@ -204,7 +206,8 @@ c10::IValue adam_state_to_ivalue(torch::optim::Adam& optimizer) {
       },
       [](const torch::optim::AdamOptions& opts, GenericDict& g) {
         g.insert("lr", opts.lr());
-        g.insert("betas", c10::ivalue::Tuple::create(std::get<0>(opts.betas()), std::get<1>(opts.betas())));
+        g.insert("betas",
+                 c10::ivalue::Tuple::create(std::get<0>(opts.betas()), std::get<1>(opts.betas())));
         g.insert("eps", opts.eps());
         g.insert("weight_decay", opts.weight_decay());
         g.insert("amsgrad", opts.amsgrad());
@@ -266,7 +269,8 @@ void sgd_state_from_ivalue(torch::optim::SGD& optimizer, const c10::IValue& valu
 }  // namespace
 
 c10::IValue optimizer_state_to_ivalue(torch::optim::Optimizer& optimizer) {
-  if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer)) return adam_state_to_ivalue(*adam);
+  if (auto* adam = dynamic_cast<torch::optim::Adam*>(&optimizer))
+    return adam_state_to_ivalue(*adam);
   if (auto* sgd = dynamic_cast<torch::optim::SGD*>(&optimizer)) return sgd_state_to_ivalue(*sgd);
   throw std::invalid_argument("checkpoints hold the state of Adam or SGD only");
 }
@@ -330,10 +334,11 @@ Checkpoint load_checkpoint(const std::string& path) {
     // entries use SETITEMS and load.
     // An OrderedDict inside the dict unpickles to None, and filling it fails.
     if (std::string(e.what()).find("Expected GenericDict but got None") != std::string::npos) {
-      throw std::runtime_error("checkpoint '" + path +
-                               "': an entry was saved as a Python OrderedDict (what state_dict() "
-                               "returns), which LibTorch cannot read; save dict(model.state_dict()) "
-                               "instead");
+      throw std::runtime_error(
+          "checkpoint '" + path +
+          "': an entry was saved as a Python OrderedDict (what state_dict() "
+          "returns), which LibTorch cannot read; save dict(model.state_dict()) "
+          "instead");
     }
     if (reason.find("Unknown opcode for unpickling at 0x73") != std::string::npos) {
       throw std::runtime_error(
@@ -342,14 +347,15 @@ Checkpoint load_checkpoint(const std::string& path) {
           "with a second entry, e.g. torch.save({\"backbone\": dict(model.state_dict()), "
           "\"meta\": \"{}\"}, path)");
     }
-    throw std::runtime_error("checkpoint '" + path + "' (" + std::to_string(bytes.size()) +
-                             " bytes) is not a readable PyTorch file (truncated or corrupt?): " +
-                             reason);
+    throw std::runtime_error(
+        "checkpoint '" + path + "' (" + std::to_string(bytes.size()) +
+        " bytes) is not a readable PyTorch file (truncated or corrupt?): " + reason);
   }
   if (!root.isGenericDict()) {
-    throw std::runtime_error("checkpoint '" + path + "' must hold a dict with a 'backbone' entry, found " +
-                             root.tagKind() +
-                             (root.isNone() ? " (an OrderedDict? save a plain dict(...) instead)" : ""));
+    throw std::runtime_error(
+        "checkpoint '" + path + "' must hold a dict with a 'backbone' entry, found " +
+        root.tagKind() +
+        (root.isNone() ? " (an OrderedDict? save a plain dict(...) instead)" : ""));
   }
   const auto dict = root.toGenericDict();
   if (!dict.contains("backbone")) {
@@ -380,7 +386,8 @@ Checkpoint load_checkpoint(const std::string& path) {
       out.meta = nlohmann::json::parse(meta.toStringRef());
       if (!out.meta.is_object()) throw std::runtime_error("not a JSON object");
     } catch (const std::exception& e) {
-      throw std::runtime_error("checkpoint '" + path + "': 'meta' is not a JSON object: " + e.what());
+      throw std::runtime_error("checkpoint '" + path +
+                               "': 'meta' is not a JSON object: " + e.what());
     }
   } else {
     out.meta = nlohmann::json::object();

@@ -2,8 +2,8 @@
 #include "relnet/train/curves.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -107,7 +107,8 @@ cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
                    const std::vector<double>& ey, LineStyle style, cv::Scalar c) {
       if (has_steps) {
         panel.series.push_back({label, r.steps.x, sy, c, style, 2, false, true});
-        if (!ey.empty()) panel.series.push_back({"", r.epochs.x, ey, c, LineStyle::kSolid, 2, true, false});
+        if (!ey.empty())
+          panel.series.push_back({"", r.epochs.x, ey, c, LineStyle::kSolid, 2, true, false});
       } else {
         panel.series.push_back({label, r.epochs.x, ey, c, style, 2, true, true});
       }

@@ -28,8 +28,9 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   errno = 0;
   const long x = std::strtol(v, &end, 10);
   if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi) {
-    throw std::invalid_argument(std::string(name) + " must be an integer in [" + std::to_string(lo) +
-                                ", " + std::to_string(hi) + "], got '" + v + "'");
+    throw std::invalid_argument(std::string(name) + " must be an integer in [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v +
+                                "'");
   }
   return static_cast<int>(x);
 }
@@ -122,14 +123,13 @@ ProcessGroup::ProcessGroup(const DistributedEnv& env, std::chrono::milliseconds 
     options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                      : c10d::ProcessGroupGloo::createDefaultDevice());
     options->threads = 2;
-    impl_->group =
-        c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank,
+                                                               env.world_size, options);
   } catch (const std::exception& e) {
-    collective_failed(env.rank,
-                      ("joining the group at " + env.master_addr + ":" +
-                       std::to_string(env.master_port))
-                          .c_str(),
-                      e, timeout);
+    collective_failed(
+        env.rank,
+        ("joining the group at " + env.master_addr + ":" + std::to_string(env.master_port)).c_str(),
+        e, timeout);
   }
 }
 
@@ -231,8 +231,8 @@ struct ProcessGroup::PendingGradients::State {
 
 ProcessGroup::PendingGradients::PendingGradients() = default;
 ProcessGroup::PendingGradients::PendingGradients(PendingGradients&&) noexcept = default;
-ProcessGroup::PendingGradients& ProcessGroup::PendingGradients::operator=(PendingGradients&&) noexcept =
-    default;
+ProcessGroup::PendingGradients& ProcessGroup::PendingGradients::operator=(
+    PendingGradients&&) noexcept = default;
 
 ProcessGroup::PendingGradients::~PendingGradients() {
   if (!state_) return;
@@ -324,12 +324,12 @@ std::vector<int64_t> ProcessGroup::all_gather(int64_t) { unavailable(); }
 void ProcessGroup::barrier() { unavailable(); }
 ProcessGroup::PendingGradients::PendingGradients() = default;
 ProcessGroup::PendingGradients::PendingGradients(PendingGradients&&) noexcept = default;
-ProcessGroup::PendingGradients& ProcessGroup::PendingGradients::operator=(PendingGradients&&) noexcept =
-    default;
+ProcessGroup::PendingGradients& ProcessGroup::PendingGradients::operator=(
+    PendingGradients&&) noexcept = default;
 ProcessGroup::PendingGradients::~PendingGradients() = default;
 void ProcessGroup::PendingGradients::wait() {}
-ProcessGroup::PendingGradients ProcessGroup::average_gradients_async(const std::vector<torch::Tensor>&,
-                                                                     int64_t) {
+ProcessGroup::PendingGradients ProcessGroup::average_gradients_async(
+    const std::vector<torch::Tensor>&, int64_t) {
   unavailable();
 }
 

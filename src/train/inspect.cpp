@@ -38,7 +38,8 @@ json inspect_checkpoint(const std::string& path) {
          {"meta", ck.meta}};
   r["entries"]["backbone"] = describe(ck.backbone);
   for (const auto& [key, dict] : ck.modules) r["entries"][key] = describe(dict);
-  r["method"] = ck.meta.contains("backbone") ? json(ck.meta.value("method", "relational")) : json(nullptr);
+  r["method"] =
+      ck.meta.contains("backbone") ? json(ck.meta.value("method", "relational")) : json(nullptr);
   if (!ck.classifier.empty()) r["entries"]["classifier"] = describe(ck.classifier);
   if (ck.optimizer) {
     r["entries"]["optimizer"] = json::object();
@@ -49,8 +50,8 @@ json inspect_checkpoint(const std::string& path) {
         const auto entry = state.begin()->value().toGenericDict();
         if (entry.contains("step")) {
           const auto step = entry.at("step");
-          r["optimizer_step"] = step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
-                                                : step.toInt();
+          r["optimizer_step"] =
+              step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>()) : step.toInt();
         }
       }
     } catch (const std::exception&) {
@@ -92,10 +93,12 @@ std::string format_inspection(const json& r) {
       out << fmt::format(": {} parameters, feature size {}", b["parameters"].get<int64_t>(),
                          b["feature_size"].get<int64_t>());
     }
-    out << (b.value("loads", false) ? ", weights load: yes\n"
-                                    : ", weights load: NO (" + b.value("error", std::string("?")) + ")\n");
+    out << (b.value("loads", false)
+                ? ", weights load: yes\n"
+                : ", weights load: NO (" + b.value("error", std::string("?")) + ")\n");
   } else {
-    out << "  no metadata naming the backbone (a PyTorch-written dict?): evaluation commands need --dataset\n";
+    out << "  no metadata naming the backbone (a PyTorch-written dict?): evaluation commands need "
+           "--dataset\n";
   }
   for (const auto& [name, e] : r["entries"].items()) {
     if (e.contains("tensors")) {

@@ -28,7 +28,9 @@ std::vector<torch::Tensor> method_buffers(const Backbone& backbone, const Method
 }
 
 TrainStep::TrainStep(Backbone backbone, Method& method)
-    : backbone_(std::move(backbone)), method_(method), params_(method_parameters(backbone_, method)) {}
+    : backbone_(std::move(backbone)),
+      method_(method),
+      params_(method_parameters(backbone_, method)) {}
 
 StepOutput TrainStep::forward_backward(const MethodBatch& batch, StepTimes* times) {
   const torch::Device device = batch.views.device();

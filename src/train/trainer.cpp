@@ -12,11 +12,11 @@
 #include <optional>
 #include <stdexcept>
 
+#include "relnet/augment/batcher.h"
 #include "relnet/augment/pipeline.h"
 #include "relnet/data/dataset.h"
-#include "relnet/augment/batcher.h"
-#include "relnet/models/backbone.h"
 #include "relnet/methods/method.h"
+#include "relnet/models/backbone.h"
 #include "relnet/train/checkpoint.h"
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
@@ -141,9 +141,15 @@ namespace {
 class Trainer {
  public:
   Trainer(const Config& config, bool resume, ProcessGroup* group)
-      : config_(config), tc_(config.train), resume_(resume), group_(group),
-        rank_(group ? group->rank() : 0), world_(group ? group->world_size() : 1),
-        writer_(rank_ == 0), dir_(run_dir(config)), checkpoint_path_(dir_ + "/checkpoint.pt") {}
+      : config_(config),
+        tc_(config.train),
+        resume_(resume),
+        group_(group),
+        rank_(group ? group->rank() : 0),
+        world_(group ? group->world_size() : 1),
+        writer_(rank_ == 0),
+        dir_(run_dir(config)),
+        checkpoint_path_(dir_ + "/checkpoint.pt") {}
 
   TrainSummary run();
 
@@ -162,7 +168,8 @@ class Trainer {
   Checkpoint full_checkpoint(const json& meta) const;
   void save(int64_t epoch, int64_t step_in_epoch);
   json rank_hashes();
-  [[noreturn]] void fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t global_step) const;
+  [[noreturn]] void fail_nonfinite(double loss, int64_t epoch, int64_t step,
+                                   int64_t global_step) const;
 
   const Config& config_;
   const TrainConfig& tc_;
@@ -268,8 +275,9 @@ void Trainer::start_runtime() {
 
 void Trainer::load_data() {
   const auto t_load = Clock::now();
-  const Split split = config_.data.split == "auto" ? default_train_split(config_.data.dataset, config_.data.root)
-                                                    : parse_split(config_.data.split);
+  const Split split = config_.data.split == "auto"
+                          ? default_train_split(config_.data.dataset, config_.data.root)
+                          : parse_split(config_.data.split);
   data_ = load_dataset(config_.data.dataset, config_.data.root, split, config_.data.subset,
                        config_.data.image_size);
   spdlog::info("dataset {} ({}): {} {} images of {}x{}, loaded in {:.3f} s", data_.name,
@@ -292,12 +300,12 @@ void Trainer::build_model() {
   step_->set_bf16(tc_.precision == "bf16");
 
   const int64_t views = method_->views_per_image();
-  augmenter_ = std::make_unique<ViewAugmenter>(config_.augment, norm_, data_.side(),
-                                               method_->view_recipe());
-  batcher_ = std::make_unique<ViewBatcher>(data_, *augmenter_, views, B_,
-                                           static_cast<uint64_t>(tc_.seed), workers_,
-                                           config_.data.prefetch, rank_, world_,
-                                           /*pin_memory=*/device_.is_cuda());
+  augmenter_ =
+      std::make_unique<ViewAugmenter>(config_.augment, norm_, data_.side(), method_->view_recipe());
+  batcher_ =
+      std::make_unique<ViewBatcher>(data_, *augmenter_, views, B_, static_cast<uint64_t>(tc_.seed),
+                                    workers_, config_.data.prefetch, rank_, world_,
+                                    /*pin_memory=*/device_.is_cuda());
   steps_per_epoch_ = batcher_->batches_per_epoch();
   inputs_per_step_ = method_->inputs_per_image() * B_ * world_;
 
@@ -314,10 +322,11 @@ void Trainer::build_model() {
   }
   int64_t module_count = 0;
   for (const auto& [key, module] : method_->modules()) module_count += count_parameters(*module);
-  spdlog::info("method {} (lr {:g}): backbone {} ({} parameters, feature {}), {} parameters "
-               "beside it, {} view(s) per image, {} backbone inputs per step",
-               method_->name(), lr, backbone_->name(), count_parameters(*backbone_),
-               backbone_->feature_size(), module_count, views, inputs_per_step_ / world_);
+  spdlog::info(
+      "method {} (lr {:g}): backbone {} ({} parameters, feature {}), {} parameters "
+      "beside it, {} view(s) per image, {} backbone inputs per step",
+      method_->name(), lr, backbone_->name(), count_parameters(*backbone_),
+      backbone_->feature_size(), module_count, views, inputs_per_step_ / world_);
 }
 
 // Weights, the method's modules, optimizer state and position from checkpoint.pt.
@@ -327,8 +336,8 @@ void Trainer::restore() {
   const std::string saved_backbone = ck.meta.value("backbone", "");
   if (saved_backbone != config_.model.backbone) {
     throw std::runtime_error("--resume: '" + checkpoint_path_ + "' holds backbone '" +
-                             saved_backbone + "', the config asks for '" +
-                             config_.model.backbone + "'");
+                             saved_backbone + "', the config asks for '" + config_.model.backbone +
+                             "'");
   }
   const std::string saved_method = ck.meta.value("method", "relational");
   if (saved_method != method_->name()) {
@@ -464,8 +473,9 @@ void Trainer::flush_pending() {
 
 double Trainer::eta() const {
   const double done = static_cast<double>(global_step_ - first_global_);
-  return done > 0 ? seconds_since(t_train_) / done * static_cast<double>(total_steps_ - global_step_)
-                  : 0;
+  return done > 0
+             ? seconds_since(t_train_) / done * static_cast<double>(total_steps_ - global_step_)
+             : 0;
 }
 
 // The interval's log line and metrics.jsonl step record.
@@ -475,8 +485,8 @@ void Trainer::log_step(int64_t epoch, int64_t step) {
                            log_window_.images_per_s(), format_duration(eta())));
   json rec = log_window_.record(metric_infos_);
   rec["kind"] = "step";
-  rec["epoch_progress"] =
-      static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
+  rec["epoch_progress"] = static_cast<double>(epoch) +
+                          static_cast<double>(step) / static_cast<double>(steps_per_epoch_);
   rec["epoch"] = epoch + 1;
   rec["step"] = step;
   rec["global_step"] = global_step_;
@@ -558,9 +568,10 @@ void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t g
   std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
   if (std::filesystem::exists(checkpoint_path_)) {
     try {
-      last_good = "the last good checkpoint is '" + checkpoint_path_ + "' (epoch " +
-                  std::to_string(load_checkpoint(checkpoint_path_).meta.value("epoch", int64_t{0})) +
-                  "): lower train.lr and continue from it with --resume";
+      last_good =
+          "the last good checkpoint is '" + checkpoint_path_ + "' (epoch " +
+          std::to_string(load_checkpoint(checkpoint_path_).meta.value("epoch", int64_t{0})) +
+          "): lower train.lr and continue from it with --resume";
     } catch (const std::exception&) {
       last_good = "'" + checkpoint_path_ + "' is not readable: lower train.lr and restart";
     }

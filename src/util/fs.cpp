@@ -134,8 +134,8 @@ void ensure_directory(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
-    throw std::runtime_error("cannot create directory '" + dir + "': " +
-                             (ec ? ec.message() : "a file of that name exists"));
+    throw std::runtime_error("cannot create directory '" + dir +
+                             "': " + (ec ? ec.message() : "a file of that name exists"));
   }
 }
 

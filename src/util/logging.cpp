@@ -2,9 +2,9 @@
 #include "relnet/util/logging.h"
 
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -111,8 +111,8 @@ void install_console(spdlog::level::level_enum level, ProgressMode mode) {
 void init_logging(const std::string& level, ProgressMode mode) {
   const auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {
-    throw std::invalid_argument("log level must be trace | debug | info | warn | error | off, got '" +
-                                level + "'");
+    throw std::invalid_argument(
+        "log level must be trace | debug | info | warn | error | off, got '" + level + "'");
   }
   install_console(parsed, mode);
 }
@@ -128,9 +128,12 @@ bool progress_bar_enabled() {
   const auto& s = state();
   if (!s.console || s.console_level > spdlog::level::info) return false;
   switch (s.mode) {
-    case ProgressMode::kBar: return true;
-    case ProgressMode::kLines: return false;
-    case ProgressMode::kAuto: return stdout_is_terminal();
+    case ProgressMode::kBar:
+      return true;
+    case ProgressMode::kLines:
+      return false;
+    case ProgressMode::kAuto:
+      return stdout_is_terminal();
   }
   return false;
 }
@@ -159,7 +162,8 @@ struct LogFile::Sinks {
   std::shared_ptr<spdlog::logger> file_only;  // writes to `file` alone
 };
 
-LogFile::LogFile(const std::string& path, bool append) : path_(path), sinks_(std::make_unique<Sinks>()) {
+LogFile::LogFile(const std::string& path, bool append)
+    : path_(path), sinks_(std::make_unique<Sinks>()) {
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> sink;
   try {
     sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/!append);

@@ -11,7 +11,8 @@ namespace relnet {
 
 MetricsWriter::MetricsWriter(const std::string& path, bool append)
     : path_(path), out_(path, append ? std::ios::app : std::ios::trunc) {
-  if (!out_) throw std::runtime_error("cannot open '" + path + "' for writing: " + std::strerror(errno));
+  if (!out_)
+    throw std::runtime_error("cannot open '" + path + "' for writing: " + std::strerror(errno));
 }
 
 void MetricsWriter::write(const nlohmann::json& record) {
@@ -30,7 +31,8 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
     try {
       out.push_back(nlohmann::json::parse(line));
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error("'" + path + "' line " + std::to_string(n) + " is not JSON: " + e.what());
+      throw std::runtime_error("'" + path + "' line " + std::to_string(n) +
+                               " is not JSON: " + e.what());
     }
   }
   return out;

@@ -4,14 +4,13 @@
 #include <stdexcept>
 
 #ifdef RELNET_WITH_IMAGE_IO
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
 #include "relnet/util/fs.h"
@@ -29,7 +28,8 @@ bool image_io_available() {
 
 void require_image_io(const std::string& what) {
   if (!image_io_available()) {
-    throw std::runtime_error(what + " needs image I/O, and this relnet was built without it "
+    throw std::runtime_error(what +
+                             " needs image I/O, and this relnet was built without it "
                              "(-DRELNET_WITH_IMAGE_IO=OFF; rebuild with OpenCV to enable it)");
   }
 }
@@ -186,14 +186,16 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
     for (size_t i = 0; i < pts.size(); ++i) {
       all_points.push_back(pts[i]);
       if (i + 1 < pts.size()) {
-        for (int k = 1; k < 8; ++k) all_points.push_back(pts[i] + (pts[i + 1] - pts[i]) * (k / 8.0));
+        for (int k = 1; k < 8; ++k)
+          all_points.push_back(pts[i] + (pts[i + 1] - pts[i]) * (k / 8.0));
       }
     }
     if (s.line) draw_line(view, pts, s.color, s.style, s.thickness);
     if (s.markers || pts.size() == 1) {
       for (const auto& p : pts) {
-        cv::circle(view, cv::Point(static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))),
-                   s.thickness + 2, s.color, cv::FILLED, cv::LINE_AA);
+        cv::circle(
+            view, cv::Point(static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))),
+            s.thickness + 2, s.color, cv::FILLED, cv::LINE_AA);
       }
     }
   }
@@ -218,7 +220,8 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
     for (size_t c = 0; c < 4; ++c) {
       size_t hits = 0;
       for (const auto& p : all_points) {
-        hits += corners[c].contains(cv::Point(static_cast<int>(p.x), static_cast<int>(p.y))) ? 1 : 0;
+        hits +=
+            corners[c].contains(cv::Point(static_cast<int>(p.x), static_cast<int>(p.y))) ? 1 : 0;
       }
       if (hits < best_hits) best = c, best_hits = hits;
     }
@@ -238,7 +241,7 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
 
 cv::Scalar palette(size_t i) {
   // Okabe-Ito colours, BGR.
-  static const cv::Scalar colors[] = {{178, 114, 0},  {0, 94, 213},   {115, 158, 0},
+  static const cv::Scalar colors[] = {{178, 114, 0},   {0, 94, 213},  {115, 158, 0},
                                       {167, 121, 204}, {0, 159, 230}, {233, 180, 86},
                                       {66, 228, 240},  {0, 0, 0}};
   return colors[i % (sizeof(colors) / sizeof(colors[0]))];
@@ -292,8 +295,8 @@ cv::Mat tile_grid(const std::vector<cv::Mat>& tiles, int columns, int gap,
   for (size_t c = 0; c < column_labels.size() && c < static_cast<size_t>(columns); ++c) {
     const int x0 = label_w + gap + static_cast<int>(c) * (cell.width + gap);
     const cv::Size ts = text_size(column_labels[c], scale);
-    put_text(canvas, column_labels[c], {x0 + std::max(0, (cell.width - ts.width) / 2), header_h - 6},
-             scale);
+    put_text(canvas, column_labels[c],
+             {x0 + std::max(0, (cell.width - ts.width) / 2), header_h - 6}, scale);
   }
   for (size_t i = 0; i < tiles.size(); ++i) {
     const int r = static_cast<int>(i) / columns, c = static_cast<int>(i) % columns;

@@ -14,11 +14,12 @@ std::string format_progress_line(const std::string& label, int64_t done, int64_t
                                  int columns) {
   total = std::max<int64_t>(total, 1);
   done = std::clamp<int64_t>(done, 0, total);
-  const int filled = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
+  const int filled =
+      static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
   std::string line = label.empty() ? "" : label + " ";
   line += "[" + std::string(static_cast<size_t>(filled), '#') +
-          std::string(static_cast<size_t>(width - filled), '-') + "] " + std::to_string(done) + "/" +
-          std::to_string(total);
+          std::string(static_cast<size_t>(width - filled), '-') + "] " + std::to_string(done) +
+          "/" + std::to_string(total);
   if (!figures.empty()) line += " | " + figures;
   if (eta_seconds >= 0) line += " | ETA " + format_duration(eta_seconds);
   if (columns > 0 && line.size() > static_cast<size_t>(columns - 1)) {
@@ -44,8 +45,8 @@ void ProgressBar::update(int64_t done, const std::string& figures, double eta_se
   }
   last_ = now;
   shown_ = true;
-  set_status_line(format_progress_line(label_, done, total_, figures, eta_seconds, 24,
-                                       terminal_columns()));
+  set_status_line(
+      format_progress_line(label_, done, total_, figures, eta_seconds, 24, terminal_columns()));
 }
 
 void ProgressBar::finish() {

@@ -2,7 +2,6 @@
 #include "relnet/util/runtime.h"
 
 #include <ATen/autocast_mode.h>
-
 #include <malloc.h>
 #include <unistd.h>
 
@@ -41,8 +40,8 @@ void keep_freed_memory() {
 }
 
 bool runs_parallel_loops(int argc, const char* const* argv) {
-  static const char* const kCommands[] = {"train", "bench", "linear-eval", "finetune", "knn",
-                                          "retrieval", "test", "launch", "info"};
+  static const char* const kCommands[] = {"train",     "bench", "linear-eval", "finetune", "knn",
+                                          "retrieval", "test",  "launch",      "info"};
   for (int i = 1; i < argc; ++i) {
     if (argv[i] == nullptr) break;
     // --help anywhere prints and exits: not worth a restart.
@@ -136,7 +135,8 @@ void configure_cudnn(bool deterministic) {
 }
 
 torch::Device resolve_device(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
+  if (name == "auto")
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::kCPU;
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available()) {

@@ -95,7 +95,8 @@ BlasInfo blas_info() {
   for (int r = 0; r < 3; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     c = torch::mm(a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   info.gflops = 2.0 * n * n * n / best / 1e9;
   // A library we cannot name that is fast is fine; one that is slow is not.
@@ -127,9 +128,8 @@ json system_info() {
         {"library", blas.library},
         {"optimized", blas.optimized},
         {"sgemm_gflops", blas.gflops},
-        {"threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS")
-                                                         : "default"}}}
-  };
+        {"threads",
+         std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "default"}}}};
 }
 
 std::string format_system_info(const json& info) {
@@ -157,7 +157,7 @@ std::string format_system_info(const json& info) {
   const auto& b = info["blas"];
   s << "blas      " << b["kind"].get<std::string>() << " ("
     << (b["library"].get<std::string>().empty() ? "library not found"
-                                                 : b["library"].get<std::string>())
+                                                : b["library"].get<std::string>())
     << "), " << fmt::format("{:.1f}", b["sgemm_gflops"].get<double>()) << " GFLOP/s sgemm, "
     << (b["threads"] == "default" ? std::string("its default threads")
                                   : b["threads"].get<std::string>() + " thread(s)")
@@ -175,7 +175,8 @@ std::string format_system_info(const json& info) {
     s << ":\n";
     for (const auto& d : r["found"]) {
       std::string splits;
-      for (const auto& sp : d["splits"]) splits += (splits.empty() ? "" : ", ") + sp.get<std::string>();
+      for (const auto& sp : d["splits"])
+        splits += (splits.empty() ? "" : ", ") + sp.get<std::string>();
       s << "  " << d["dataset"].get<std::string>() << " (" << splits << ")\n";
     }
   }

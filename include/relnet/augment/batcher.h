@@ -26,9 +26,9 @@ std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
 
 struct ViewBatch {
   int64_t epoch = 0;
-  int64_t index = 0;       // batch index within the epoch (this shard's)
-  torch::Tensor views;     // (K*B, 3, side, side) float32, view-major
-  torch::Tensor images;    // (B) int64 dataset indices of the batch's images
+  int64_t index = 0;     // batch index within the epoch (this shard's)
+  torch::Tensor views;   // (K*B, 3, side, side) float32, view-major
+  torch::Tensor images;  // (B) int64 dataset indices of the batch's images
 };
 
 // Augmentation threads for a run that asked for `requested` (data.workers,
@@ -94,11 +94,11 @@ class ViewBatcher {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool shutdown_ = false;
-  int64_t generation_ = 0;     // bumped by start_epoch; stale results are dropped
+  int64_t generation_ = 0;  // bumped by start_epoch; stale results are dropped
   int64_t epoch_ = -1;
   std::shared_ptr<const std::vector<int64_t>> order_;
-  int64_t next_claim_ = 0;     // next batch index a worker may build
-  int64_t next_out_ = 0;       // next batch index next() returns
+  int64_t next_claim_ = 0;  // next batch index a worker may build
+  int64_t next_out_ = 0;    // next batch index next() returns
   std::map<int64_t, ViewBatch> ready_;
   std::exception_ptr error_;
   std::vector<std::thread> threads_;

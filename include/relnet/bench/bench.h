@@ -4,9 +4,8 @@
 // and for choosing K, batch and threads on a machine.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace relnet {
@@ -15,14 +14,14 @@ struct BenchOptions {
   std::string method = "relational";  // methods/method.h
   std::string backbone = "conv4";
   std::string aggregation = "cat";
-  int64_t K = 32;         // relational reasoning's views per image
+  int64_t K = 32;  // relational reasoning's views per image
   int64_t batch = 64;
-  int64_t steps = 10;     // measured steps
-  int64_t warmup = 2;     // steps run before measuring
-  int64_t threads = 0;    // intra-op threads, 0 = all cores
-  int64_t workers = 0;    // augmentation threads, 0 = cores - 1 (at least 1)
-  int64_t side = 32;      // side of generated images
-  std::string dataset;    // empty = generated CIFAR-shaped noise images
+  int64_t steps = 10;   // measured steps
+  int64_t warmup = 2;   // steps run before measuring
+  int64_t threads = 0;  // intra-op threads, 0 = all cores
+  int64_t workers = 0;  // augmentation threads, 0 = cores - 1 (at least 1)
+  int64_t side = 32;    // side of generated images
+  std::string dataset;  // empty = generated CIFAR-shaped noise images
   std::string data_root = "data";
   std::string device = "cpu";
   // Build the pairs matrix and feed it to the head, as the paper's code does.

@@ -36,11 +36,11 @@ Split parse_split(const std::string& text);
 Split default_train_split(const std::string& dataset, const std::string& root = "");
 
 struct ImageDataset {
-  std::string name;                       // registry name, e.g. "cifar10"
-  torch::Tensor images;                   // (N, 3, H, W) uint8, contiguous
-  torch::Tensor labels;                   // (N) int64 in [0, num_classes); -1 = unlabeled
+  std::string name;      // registry name, e.g. "cifar10"
+  torch::Tensor images;  // (N, 3, H, W) uint8, contiguous
+  torch::Tensor labels;  // (N) int64 in [0, num_classes); -1 = unlabeled
   int64_t num_classes = 0;
-  std::vector<std::string> class_names;   // size num_classes
+  std::vector<std::string> class_names;  // size num_classes
   // Set when `images` points into a memory-mapped pack (data/packed.h)
   // rather than memory of its own: the pixels are read-only and paged in
   // from the file on first touch.
@@ -52,10 +52,10 @@ struct ImageDataset {
 // What the registry knows of a dataset without reading it.
 struct DatasetSpec {
   std::string name;
-  std::string description;           // one line for help and docs
-  int64_t side = 0;                  // native image side; 0 = any (image folders)
-  int64_t num_classes = 0;           // 0 = found on disk (image folders)
-  std::vector<Split> splits;         // splits it has
+  std::string description;    // one line for help and docs
+  int64_t side = 0;           // native image side; 0 = any (image folders)
+  int64_t num_classes = 0;    // 0 = found on disk (image folders)
+  std::vector<Split> splits;  // splits it has
 };
 
 // Every dataset load_dataset accepts, in display order.
@@ -100,8 +100,8 @@ void prefetch_images(const ImageDataset& dataset, const int64_t* rows, int64_t n
 // side (image folders, whose images vary, then use 64).
 // Throws std::runtime_error naming the file, what was expected and what was
 // found when a file is missing, truncated or malformed.
-ImageDataset load_dataset(const std::string& name, const std::string& root,
-                          Split split, int64_t subset = 0, int64_t image_size = 0);
+ImageDataset load_dataset(const std::string& name, const std::string& root, Split split,
+                          int64_t subset = 0, int64_t image_size = 0);
 
 // Resizes (N, 3, H, W) uint8 images to (N, 3, side, side), in parallel.
 torch::Tensor resize_images(const torch::Tensor& images, int64_t side);

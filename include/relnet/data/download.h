@@ -20,11 +20,11 @@ struct RemoteFile {
 
 // Where a dataset comes from and where it ends up under the data root.
 struct DatasetSource {
-  std::string dataset;              // registry name, e.g. "cifar10"
-  std::string base_url;             // official location, ending in '/'
+  std::string dataset;   // registry name, e.g. "cifar10"
+  std::string base_url;  // official location, ending in '/'
   std::vector<RemoteFile> files;
-  bool archive = false;             // files[0] is a .tar.gz to extract
-  std::string folder;               // folder created under the root
+  bool archive = false;  // files[0] is a .tar.gz to extract
+  std::string folder;    // folder created under the root
   // Files inside `folder` and their exact sizes, for recognising a complete
   // copy that was put there by hand (archives only).
   std::vector<std::pair<std::string, int64_t>> expected_sizes;
@@ -59,8 +59,8 @@ struct DownloadOptions {
 
 struct DownloadResult {
   bool already_present = false;
-  std::string folder;   // root/<folder>
-  int64_t bytes = 0;    // bytes transferred
+  std::string folder;  // root/<folder>
+  int64_t bytes = 0;   // bytes transferred
 };
 
 // Called during a transfer with (file name, bytes so far, total or 0 if unknown).

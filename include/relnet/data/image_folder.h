@@ -30,9 +30,9 @@ struct ImageFile {
 
 // The files and classes of a split, without decoding anything.
 struct ImageFolderIndex {
-  std::string dir;                      // the folder the split was read from
+  std::string dir;  // the folder the split was read from
   std::vector<std::string> class_names;
-  std::vector<ImageFile> files;         // sorted by class, then path
+  std::vector<ImageFile> files;  // sorted by class, then path
 };
 
 // Lists a split. Throws std::runtime_error naming the folder or file when the

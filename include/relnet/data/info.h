@@ -1,11 +1,10 @@
 // `relnet data info`: what a dataset folder holds, measured on the data.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <torch/torch.h>
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 

@@ -13,9 +13,9 @@ namespace relnet {
 
 // An array's description from its preamble.
 struct NpyArray {
-  std::string descr;             // dtype, e.g. "|u1", "<i8"
-  std::vector<int64_t> shape;    // C order
-  size_t data_offset = 0;        // bytes from the start of the file to the data
+  std::string descr;           // dtype, e.g. "|u1", "<i8"
+  std::vector<int64_t> shape;  // C order
+  size_t data_offset = 0;      // bytes from the start of the file to the data
   // Bytes of data the shape and dtype call for.
   uint64_t data_bytes() const;
 };

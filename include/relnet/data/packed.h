@@ -16,11 +16,10 @@
 // demand (`relnet data info --verify`), not at every start.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -38,8 +37,8 @@ struct PackSplit {
 };
 
 struct PackInfo {
-  std::string root;                      // the pack folder
-  std::string source;                    // the dataset it was packed from
+  std::string root;    // the pack folder
+  std::string source;  // the dataset it was packed from
   std::string source_root;
   int64_t side = 0;
   int64_t num_classes = 0;
@@ -73,11 +72,11 @@ ImageDataset load_pack(const std::string& root, Split split, int64_t subset = 0,
 using PackProgress = std::function<void(const std::string& split, int64_t done, int64_t total)>;
 
 struct PackOptions {
-  std::string dataset;       // any name load_dataset reads, except "packed"
-  std::string root;          // its data root
-  std::string out;           // the pack folder to create
-  int64_t image_size = 0;    // 0 = the dataset's side (image folders: 64)
-  std::vector<Split> splits; // empty = every split the dataset has
+  std::string dataset;        // any name load_dataset reads, except "packed"
+  std::string root;           // its data root
+  std::string out;            // the pack folder to create
+  int64_t image_size = 0;     // 0 = the dataset's side (image folders: 64)
+  std::vector<Split> splits;  // empty = every split the dataset has
   PackProgress progress;
 };
 

@@ -6,9 +6,8 @@
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -45,20 +44,20 @@ struct EvalData {
   std::string backbone_name;
   std::string dataset;
   std::string data_root;
-  Backbone backbone;                // on `device`, eval mode
-  Normalization normalization;      // what the images were normalized with
+  Backbone backbone;            // on `device`, eval mode
+  Normalization normalization;  // what the images were normalized with
   torch::Device device = torch::kCPU;
   int threads = 1;
-  torch::Tensor train_features;     // (N_train, D) float
-  torch::Tensor train_labels;       // (N_train) int64
-  torch::Tensor test_features;      // (N_test, D) float
-  torch::Tensor test_labels;        // (N_test) int64
+  torch::Tensor train_features;  // (N_train, D) float
+  torch::Tensor train_labels;    // (N_train) int64
+  torch::Tensor test_features;   // (N_test, D) float
+  torch::Tensor test_labels;     // (N_test) int64
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
-  double features_seconds = 0;      // time spent computing the features
-  nlohmann::json checkpoint_meta;   // the checkpoint's meta, {} when it has none
-  int64_t image_side = 0;           // side the images were resized to (0 = native)
-  StateDict classifier;             // linear.pt's classifier, empty otherwise
+  double features_seconds = 0;     // time spent computing the features
+  nlohmann::json checkpoint_meta;  // the checkpoint's meta, {} when it has none
+  int64_t image_side = 0;          // side the images were resized to (0 = native)
+  StateDict classifier;            // linear.pt's classifier, empty otherwise
 };
 
 // Loads the checkpoint, rebuilds its backbone (strict key and shape check),

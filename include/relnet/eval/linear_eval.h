@@ -6,9 +6,8 @@
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "relnet/eval/features.h"
@@ -31,7 +30,7 @@ struct LinearEvalOptions : EvalSource {
 };
 
 struct LinearEvalResult {
-  nlohmann::json report;   // everything written to the results file
+  nlohmann::json report;  // everything written to the results file
   double train_accuracy = 0;
   double test_accuracy = 0;
   std::string out_path;
@@ -48,9 +47,10 @@ LinearEvalResult linear_eval(const LinearEvalOptions& options);
 
 // Trains Linear(D -> classes) on (features, labels) for `epochs` with Adam
 // and cross-entropy, shuffling with a generator seeded by `seed`; returns it.
-torch::nn::Linear train_linear_classifier(const torch::Tensor& features, const torch::Tensor& labels,
-                                          int64_t classes, int64_t epochs, int64_t batch_size,
-                                          double lr, int64_t seed, torch::Device device);
+torch::nn::Linear train_linear_classifier(const torch::Tensor& features,
+                                          const torch::Tensor& labels, int64_t classes,
+                                          int64_t epochs, int64_t batch_size, double lr,
+                                          int64_t seed, torch::Device device);
 
 // argmax of classifier(features) per row: (N) int64 on the CPU, no grad.
 torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch::Tensor& features,

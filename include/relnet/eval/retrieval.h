@@ -6,9 +6,8 @@
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,18 +19,20 @@ namespace relnet {
 struct RetrievalMetrics {
   std::vector<int64_t> ks;
   std::vector<double> precision_at_k;  // mean over queries of (relevant in top k) / k
-  double mean_average_precision = 0;   // mean over queries of AP (0 for a query with no relevant image)
-  torch::Tensor top;                   // (Q, max k) int64: gallery indices of the best matches
+  double mean_average_precision =
+      0;              // mean over queries of AP (0 for a query with no relevant image)
+  torch::Tensor top;  // (Q, max k) int64: gallery indices of the best matches
 };
 
 // gallery (G, D) + gallery_labels (G), queries (Q, D) + query_labels (Q).
 // Ties in similarity are ranked by gallery index. Each k must be in [1, G].
 // Processes `chunk` queries at a time on `device`. Throws
 // std::invalid_argument for bad shapes or k.
-RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery, const torch::Tensor& gallery_labels,
+RetrievalMetrics retrieval_metrics(const torch::Tensor& gallery,
+                                   const torch::Tensor& gallery_labels,
                                    const torch::Tensor& queries, const torch::Tensor& query_labels,
-                                   const std::vector<int64_t>& ks, torch::Device device = torch::kCPU,
-                                   int64_t chunk = 128);
+                                   const std::vector<int64_t>& ks,
+                                   torch::Device device = torch::kCPU, int64_t chunk = 128);
 
 struct RetrievalOptions : EvalSource {
   std::vector<int64_t> ks{1, 5, 10, 20};

@@ -26,8 +26,8 @@ namespace relnet {
 // Seconds spent in each part of a step.
 struct StepTimes {
   double backbone_forward = 0;
-  double pairs = 0;          // relational reasoning's pairs matrix (model.pairs_matrix only)
-  double head_forward = 0;   // the method's modules and loss
+  double pairs = 0;         // relational reasoning's pairs matrix (model.pairs_matrix only)
+  double head_forward = 0;  // the method's modules and loss
   double head_backward = 0;
   double backbone_backward = 0;
   double optimizer = 0;
@@ -53,7 +53,8 @@ class StepClock {
 
 // One step's images as the method receives them.
 struct MethodBatch {
-  torch::Tensor views;    // (V*B, 3, S, S) float32 on the device, view-major: row v*B + b is view v of image b
+  torch::Tensor
+      views;  // (V*B, 3, S, S) float32 on the device, view-major: row v*B + b is view v of image b
   torch::Tensor indices;  // (B) int64 dataset indices of the images (CPU)
   int64_t epoch = 0;      // 0-based epoch and batch index within it: a seed
   int64_t step = 0;       // for anything random a method draws per step
@@ -79,7 +80,7 @@ struct MethodContext {
   const ImageDataset* data = nullptr;  // the training split: labels, and images for DeepCluster
   Normalization normalization;
   torch::Device device = torch::kCPU;
-  Backbone backbone;                   // on `device`
+  Backbone backbone;  // on `device`
 };
 
 class Method {
@@ -97,7 +98,8 @@ class Method {
 
   // Modules trained beside the backbone, each saved under its key in
   // checkpoint.pt; on the context's device after construction.
-  virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules() const = 0;
+  virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules()
+      const = 0;
   // The step's metrics besides the loss, in MethodOutput::metrics order.
   virtual std::vector<MetricInfo> metrics() const = 0;
 
@@ -135,10 +137,10 @@ class Method {
   MethodContext context_;
 };
 
-// Builds the method config.method.name (one of known_methods(), config.h) with its modules on the context's
-// device (seed LibTorch's generator first: modules draw their initial
-// weights from it). Throws std::invalid_argument naming the key when the
-// method cannot train on this data (supervised without labels).
+// Builds the method config.method.name (one of known_methods(), config.h) with its modules on the
+// context's device (seed LibTorch's generator first: modules draw their initial weights from it).
+// Throws std::invalid_argument naming the key when the method cannot train on this data (supervised
+// without labels).
 std::unique_ptr<Method> make_method(const MethodContext& context);
 
 // The learning rate a run uses: train.lr, or the method's default when 0.

@@ -11,7 +11,6 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <utility>
@@ -59,9 +58,9 @@ struct Checkpoint {
   // The training method's modules (absent in backbone.pt): every top-level
   // entry other than backbone, classifier, optimizer and meta.
   NamedStateDicts modules;
-  std::optional<c10::IValue> optimizer; // absent in backbone.pt
-  nlohmann::json meta;                  // {} when the file has none
-  StateDict classifier;                 // linear.pt: linear-eval's Linear(D, classes)
+  std::optional<c10::IValue> optimizer;  // absent in backbone.pt
+  nlohmann::json meta;                   // {} when the file has none
+  StateDict classifier;                  // linear.pt: linear-eval's Linear(D, classes)
 
   // The module saved under `key`, or nullptr.
   const StateDict* module(const std::string& key) const;

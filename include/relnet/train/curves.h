@@ -21,9 +21,9 @@ struct CurvePoints {
 };
 
 struct RunCurves {
-  std::string name;   // legend label: the run directory's name
-  CurvePoints steps;  // windowed step records (x = epoch progress)
-  CurvePoints epochs; // one point per completed epoch (x = epoch)
+  std::string name;    // legend label: the run directory's name
+  CurvePoints steps;   // windowed step records (x = epoch progress)
+  CurvePoints epochs;  // one point per completed epoch (x = epoch)
 };
 
 // Reads `run_dir`/metrics.jsonl. Records repeated by a resumed run keep

@@ -3,9 +3,8 @@
 // metrics, checkpoints, resume, Ctrl-C and data parallelism.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,11 +19,11 @@ struct TrainSummary {
   std::string run_dir;
   int64_t epochs_completed = 0;  // of config.train.epochs
   int64_t global_step = 0;
-  double last_epoch_loss = 0;    // mean loss over the last completed epoch
-  double last_epoch_accuracy = 0; // its mean "accuracy" metric (NaN when the method has none)
-  std::string last_epoch_text;    // its loss and metrics as the log lines show them
-  bool interrupted = false;      // stopped by SIGINT/SIGTERM; checkpoint.pt saved
-  bool already_complete = false; // resumed a run that had finished: nothing done
+  double last_epoch_loss = 0;      // mean loss over the last completed epoch
+  double last_epoch_accuracy = 0;  // its mean "accuracy" metric (NaN when the method has none)
+  std::string last_epoch_text;     // its loss and metrics as the log lines show them
+  bool interrupted = false;        // stopped by SIGINT/SIGTERM; checkpoint.pt saved
+  bool already_complete = false;   // resumed a run that had finished: nothing done
   double seconds = 0;
 };
 

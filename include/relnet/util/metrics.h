@@ -2,9 +2,8 @@
 // every record so a crash loses at most the line being written.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

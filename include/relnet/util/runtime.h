@@ -90,7 +90,7 @@ void configure_cudnn(bool deterministic);
 // exits at once). Long loops poll stop_requested() between steps.
 void install_stop_handlers();
 bool stop_requested();
-void request_stop();   // for tests
-void clear_stop();     // for tests
+void request_stop();  // for tests
+void clear_stop();    // for tests
 
 }  // namespace relnet

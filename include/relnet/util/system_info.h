@@ -4,17 +4,16 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
 namespace relnet {
 
 struct BlasInfo {
-  std::string library;   // resolved path of the library that provides sgemm_ ("" = unknown)
-  std::string kind;      // OpenBLAS | BLIS | MKL | ATLAS | reference | unknown
+  std::string library;  // resolved path of the library that provides sgemm_ ("" = unknown)
+  std::string kind;     // OpenBLAS | BLIS | MKL | ATLAS | reference | unknown
   bool optimized = false;
-  double gflops = 0;     // measured: 512x512 float matrix product, best of 3
+  double gflops = 0;  // measured: 512x512 float matrix product, best of 3
 };
 
 // Which BLAS the process uses, found through the sgemm_ symbol, and its
