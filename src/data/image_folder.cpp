@@ -203,19 +203,35 @@ ImageFolderIndex index_image_folder(const std::string& root_text, Split split) {
   return index;
 }
 
-std::vector<ImageFile> balanced_subset(const ImageFolderIndex& index, int64_t n) {
-  std::vector<std::vector<const ImageFile*>> by_class(index.class_names.size());
-  for (const auto& f : index.files) by_class[static_cast<size_t>(f.label)].push_back(&f);
-  std::vector<ImageFile> out;
-  for (size_t round = 0; static_cast<int64_t>(out.size()) < n; ++round) {
+std::vector<int64_t> balanced_rows(const std::vector<int64_t>& labels, int64_t num_classes,
+                                   int64_t n) {
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(num_classes));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= 0 && labels[i] < num_classes) {
+      by_class[static_cast<size_t>(labels[i])].push_back(static_cast<int64_t>(i));
+    }
+  }
+  std::vector<int64_t> rows;
+  for (size_t round = 0; static_cast<int64_t>(rows.size()) < n; ++round) {
     bool any = false;
-    for (const auto& files : by_class) {
-      if (round < files.size() && static_cast<int64_t>(out.size()) < n) {
-        out.push_back(*files[round]);
+    for (const auto& members : by_class) {
+      if (round < members.size() && static_cast<int64_t>(rows.size()) < n) {
+        rows.push_back(members[round]);
         any = true;
       }
     }
     if (!any) break;
+  }
+  return rows;
+}
+
+std::vector<ImageFile> balanced_subset(const ImageFolderIndex& index, int64_t n) {
+  std::vector<int64_t> labels;
+  for (const auto& f : index.files) labels.push_back(f.label);
+  std::vector<ImageFile> out;
+  for (const int64_t row :
+       balanced_rows(labels, static_cast<int64_t>(index.class_names.size()), n)) {
+    out.push_back(index.files[static_cast<size_t>(row)]);
   }
   return out;
 }

@@ -119,58 +119,55 @@ PackSplit parse_split_entry(const json& j, const std::string& name, const std::s
 
 // ------------------------------------------------------------ mapped files
 
-// Maps a .npy file of the pack and checks its preamble against `descr` and
-// `shape`, and its size against the preamble.
-std::pair<std::shared_ptr<const MappedFile>, NpyArray> map_npy(const std::string& root,
-                                                               const std::string& name,
-                                                               const std::string& descr,
-                                                               const std::vector<int64_t>& shape) {
+std::string dims_text(const std::vector<int64_t>& d) {
+  std::string s;
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return "(" + s + ")";
+}
+
+// Maps a .npy file of the pack and parses its preamble.
+std::pair<std::shared_ptr<const MappedFile>, NpyArray> open_npy(const std::string& root,
+                                                                const std::string& name) {
   const std::string path = file_in(root, name);
   std::error_code ec;
   const auto status = fs::status(path, ec);
   if (!fs::exists(status)) fail(root, name + " is missing");
   if (!fs::is_regular_file(status)) fail(root, name + " is not a regular file");
   auto file = MappedFile::open(path);
-  const auto* bytes = reinterpret_cast<const char*>(file->data());
-  const NpyArray a = parse_npy_preamble(bytes, file->size(), path);
-  auto dims = [](const std::vector<int64_t>& d) {
-    std::string s;
-    for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-    return "(" + s + ")";
-  };
+  const NpyArray a =
+      parse_npy_preamble(reinterpret_cast<const char*>(file->data()), file->size(), path);
+  return {std::move(file), a};
+}
+
+// Checks a mapped .npy's preamble against `descr` and `shape` (pack.json's),
+// and the file's size against the preamble.
+void check_npy(const std::string& root, const std::string& name, const MappedFile& file,
+               const NpyArray& a, const std::string& descr, const std::vector<int64_t>& shape) {
   if (a.descr != descr || a.shape != shape) {
-    fail(root, name + " holds " + a.descr + " " + dims(a.shape) + ", pack.json says " + descr +
-                   " " + dims(shape));
+    fail(root, name + " holds " + a.descr + " " + dims_text(a.shape) + ", pack.json says " + descr +
+                   " " + dims_text(shape));
   }
   const uint64_t expected = a.data_offset + a.data_bytes();
-  if (file->size() < expected) {
-    fail(root, name + " is truncated: " + std::to_string(file->size()) + " bytes, its header " +
-                   dims(a.shape) + " needs " + std::to_string(expected));
+  if (file.size() < expected) {
+    fail(root, name + " is truncated: " + std::to_string(file.size()) + " bytes, its header " +
+                   dims_text(a.shape) + " needs " + std::to_string(expected));
   }
-  if (file->size() > expected) {
-    fail(root, name + " has " + std::to_string(file->size()) + " bytes, " +
-                   std::to_string(file->size() - expected) + " more than its header " +
-                   dims(a.shape) + " accounts for");
+  if (file.size() > expected) {
+    fail(root, name + " has " + std::to_string(file.size()) + " bytes, " +
+                   std::to_string(file.size() - expected) + " more than its header " +
+                   dims_text(a.shape) + " accounts for");
   }
-  return {std::move(file), a};
 }
 
 // The labels of a split, copied out of their file and range-checked.
 torch::Tensor read_labels(const PackInfo& info, const PackSplit& s) {
-  const std::string path = file_in(info.root, s.labels_file);
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) {
-    // The labels file's own length first: "N labels for M images" says more
-    // than a shape mismatch does.
-    auto file = MappedFile::open(path);
-    const NpyArray a =
-        parse_npy_preamble(reinterpret_cast<const char*>(file->data()), file->size(), path);
-    if (a.descr == "<i8" && a.shape.size() == 1 && a.shape[0] != s.images) {
-      fail(info.root, s.labels_file + " holds " + std::to_string(a.shape[0]) + " labels for " +
-                          std::to_string(s.images) + " images");
-    }
+  const auto [file, a] = open_npy(info.root, s.labels_file);
+  // "N labels for M images" says more than a shape mismatch does.
+  if (a.descr == "<i8" && a.shape.size() == 1 && a.shape[0] != s.images) {
+    fail(info.root, s.labels_file + " holds " + std::to_string(a.shape[0]) + " labels for " +
+                        std::to_string(s.images) + " images");
   }
-  const auto [file, a] = map_npy(info.root, s.labels_file, "<i8", {s.images});
+  check_npy(info.root, s.labels_file, *file, a, "<i8", {s.images});
   torch::Tensor labels = torch::empty({s.images}, torch::kInt64);
   std::memcpy(labels.data_ptr<int64_t>(), file->data() + a.data_offset,
               static_cast<size_t>(a.data_bytes()));
@@ -186,28 +183,14 @@ torch::Tensor read_labels(const PackInfo& info, const PackSplit& s) {
 }
 
 // The rows a subset of `n` keeps: class by class in turn for image folders
-// (as balanced_subset does), the first `n` otherwise.
+// (as load_image_folder picks them), the first `n` otherwise.
 std::vector<int64_t> subset_rows(const PackInfo& info, const torch::Tensor& labels, int64_t n) {
-  std::vector<int64_t> rows;
-  if (info.source != "image_folder") {
-    for (int64_t i = 0; i < n; ++i) rows.push_back(i);
-    return rows;
+  if (info.source == "image_folder") {
+    const int64_t* l = labels.data_ptr<int64_t>();
+    return balanced_rows(std::vector<int64_t>(l, l + labels.numel()), info.num_classes, n);
   }
-  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(info.num_classes));
-  const int64_t* l = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < labels.size(0); ++i) {
-    if (l[i] >= 0) by_class[static_cast<size_t>(l[i])].push_back(i);
-  }
-  for (size_t round = 0; static_cast<int64_t>(rows.size()) < n; ++round) {
-    bool any = false;
-    for (const auto& members : by_class) {
-      if (round < members.size() && static_cast<int64_t>(rows.size()) < n) {
-        rows.push_back(members[round]);
-        any = true;
-      }
-    }
-    if (!any) break;
-  }
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
   return rows;
 }
 
@@ -289,7 +272,8 @@ ImageDataset load_pack(const std::string& root, Split split, int64_t subset, int
   const PackSplit& s = it->second;
   const int64_t side = info.side;
   torch::Tensor labels = read_labels(info, s);
-  auto [file, a] = map_npy(root, s.images_file, "|u1", {s.images, 3, side, side});
+  auto [file, a] = open_npy(root, s.images_file);
+  check_npy(root, s.images_file, *file, a, "|u1", {s.images, 3, side, side});
   ImageDataset ds;
   ds.name = "packed " + info.source;
   ds.num_classes = info.num_classes;

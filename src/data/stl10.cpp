@@ -24,18 +24,6 @@ constexpr int64_t kSide = 96;
 constexpr int64_t kPlane = kSide * kSide;
 constexpr int64_t kImageBytes = 3 * kPlane;  // 27,648
 
-std::string prefix_of(Split split) {
-  switch (split) {
-    case Split::kTrain:
-      return "train";
-    case Split::kTest:
-      return "test";
-    case Split::kUnlabeled:
-      return "unlabeled";
-  }
-  return "train";
-}
-
 int64_t file_bytes(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
@@ -105,7 +93,7 @@ std::string stl10_dir(const std::string& root) {
 ImageDataset load_stl10(const std::string& root, Split split, int64_t subset) {
   if (subset < 0) throw std::invalid_argument("subset must be >= 0, got " + std::to_string(subset));
   const fs::path dir = stl10_dir(root);
-  const std::string images_path = (dir / (prefix_of(split) + "_X.bin")).string();
+  const std::string images_path = (dir / (to_string(split) + "_X.bin")).string();
   const int64_t bytes = file_bytes(images_path);
   if (bytes == 0 || bytes % kImageBytes != 0) {
     throw std::runtime_error("STL-10 file '" + images_path + "' has " + std::to_string(bytes) +
@@ -127,7 +115,7 @@ ImageDataset load_stl10(const std::string& root, Split split, int64_t subset) {
                     "dog",      "horse", "monkey", "ship", "truck"};
   ds.labels = torch::full({n}, -1, torch::kInt64);  // (N)
   if (split != Split::kUnlabeled) {
-    const std::string labels_path = (dir / (prefix_of(split) + "_y.bin")).string();
+    const std::string labels_path = (dir / (to_string(split) + "_y.bin")).string();
     const int64_t label_count = file_bytes(labels_path);
     if (label_count != split_size) {
       throw std::runtime_error("STL-10 files disagree: '" + images_path + "' holds " +

@@ -40,8 +40,14 @@ struct ImageFolderIndex {
 // annotation line is malformed or names an unknown class.
 ImageFolderIndex index_image_folder(const std::string& root, Split split);
 
-// The first `n` files taken class by class in turn (image 0 of every class,
-// then image 1, ...), so a subset keeps the classes balanced.
+// The positions of the first `n` items taken class by class in turn (item 0
+// of every class, then item 1, ...), given each item's class in
+// [0, num_classes) in order (other labels are skipped), so a subset keeps the
+// classes balanced. Image folders and their packs both pick subsets this way.
+std::vector<int64_t> balanced_rows(const std::vector<int64_t>& labels, int64_t num_classes,
+                                   int64_t n);
+
+// The files balanced_rows picks from a split.
 std::vector<ImageFile> balanced_subset(const ImageFolderIndex& index, int64_t n);
 
 // Called from the loading thread with (images decoded, total).
