@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "relnet/eval/classification.h"
 #include "relnet/eval/finetune.h"
 
 namespace relnet::cli {
@@ -30,8 +31,8 @@ void setup_finetune(CLI::App& app, int& exit_code) {
       "Fine-tuned network for relnet test (default: finetune.pt next to the checkpoint)");
   cmd->callback([opts, &exit_code] {
     const FinetuneResult r = finetune(*opts);
-    spdlog::info("fine-tuning: train accuracy {:.4f}, test accuracy {:.4f} -> {}, {}",
-                 r.train_accuracy, r.test_accuracy, r.out_path, r.classifier_path);
+    spdlog::info("fine-tuning: train accuracy {:.4f}, {} -> {}, {}", r.train_accuracy,
+                 accuracy_summary(r.report), r.out_path, r.classifier_path);
     exit_code = kExitOk;
   });
 }

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "relnet/eval/classification.h"
 #include "relnet/eval/knn.h"
 
 namespace relnet::cli {
@@ -20,8 +21,8 @@ void setup_knn(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", opts->out, "Results JSON (default: knn.json next to the checkpoint)");
   cmd->callback([opts, &exit_code] {
     const KnnResult r = knn_eval(*opts);
-    spdlog::info("kNN (k={}, temperature {}): test accuracy {:.4f} -> {}",
-                 r.report["k"].get<int64_t>(), opts->temperature, r.test_accuracy, r.out_path);
+    spdlog::info("kNN (k={}, temperature {}): {} -> {}", r.report["k"].get<int64_t>(),
+                 opts->temperature, accuracy_summary(r.report), r.out_path);
     exit_code = kExitOk;
   });
 }

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "relnet/eval/classification.h"
 #include "relnet/eval/linear_eval.h"
 
 namespace relnet::cli {
@@ -21,8 +22,8 @@ void setup_linear_eval(CLI::App& app, int& exit_code) {
       "Backbone + classifier for relnet test (default: linear.pt next to the checkpoint)");
   cmd->callback([opts, &exit_code] {
     const LinearEvalResult r = linear_eval(*opts);
-    spdlog::info("linear evaluation: train accuracy {:.4f}, test accuracy {:.4f} -> {}, {}",
-                 r.train_accuracy, r.test_accuracy, r.out_path, r.classifier_path);
+    spdlog::info("linear evaluation: train accuracy {:.4f}, {} -> {}, {}", r.train_accuracy,
+                 accuracy_summary(r.report), r.out_path, r.classifier_path);
     exit_code = kExitOk;
   });
 }

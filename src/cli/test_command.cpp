@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "relnet/eval/classification.h"
 #include "relnet/eval/test_classifier.h"
 
 namespace relnet::cli {
@@ -14,7 +15,7 @@ void setup_test(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", opts->out, "Results JSON (default: test.json next to the checkpoint)");
   cmd->callback([opts, &exit_code] {
     const TestResult r = test_classifier(*opts);
-    spdlog::info("test accuracy {:.4f} on {} {} images -> {}", r.test_accuracy,
+    spdlog::info("{} on {} {} images -> {}", accuracy_summary(r.report),
                  r.report["test_images"].get<int64_t>(), r.report["dataset"].get<std::string>(),
                  r.out_path);
     exit_code = kExitOk;

@@ -149,36 +149,4 @@ void save_classifier_checkpoint(const std::string& path, const EvalData& d,
   save_checkpoint(path, saved);
 }
 
-json per_class_report(const torch::Tensor& predicted, const torch::Tensor& labels, int64_t classes,
-                      const std::vector<std::string>& class_names) {
-  if (predicted.sizes() != labels.sizes()) {
-    throw std::invalid_argument("per_class_report: predictions and labels differ in shape");
-  }
-  std::vector<std::vector<int64_t>> confusion(
-      static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes), 0));
-  const auto p = predicted.to(torch::kInt64).contiguous();
-  const auto l = labels.to(torch::kInt64).contiguous();
-  const int64_t* pp = p.data_ptr<int64_t>();
-  const int64_t* lp = l.data_ptr<int64_t>();
-  for (int64_t i = 0; i < p.numel(); ++i) {
-    if (lp[i] < 0 || lp[i] >= classes || pp[i] < 0 || pp[i] >= classes) {
-      throw std::invalid_argument("per_class_report: label or prediction out of range [0, " +
-                                  std::to_string(classes) + ") at row " + std::to_string(i));
-    }
-    ++confusion[static_cast<size_t>(lp[i])][static_cast<size_t>(pp[i])];
-  }
-  json per_class = json::array();
-  for (int64_t c = 0; c < classes; ++c) {
-    int64_t total = 0;
-    for (const int64_t v : confusion[static_cast<size_t>(c)]) total += v;
-    const int64_t right = confusion[static_cast<size_t>(c)][static_cast<size_t>(c)];
-    per_class.push_back(json{
-        {"class", c < static_cast<int64_t>(class_names.size()) ? class_names[static_cast<size_t>(c)]
-                                                               : std::to_string(c)},
-        {"images", total},
-        {"accuracy", total > 0 ? static_cast<double>(right) / static_cast<double>(total) : 0.0}});
-  }
-  return json{{"per_class_accuracy", per_class}, {"confusion_matrix", confusion}};
-}
-
 }  // namespace relnet

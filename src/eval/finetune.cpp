@@ -10,6 +10,7 @@
 
 #include "relnet/augment/batcher.h"
 #include "relnet/augment/pipeline.h"
+#include "relnet/eval/classification.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -26,13 +27,12 @@ double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Argmax predictions of backbone + classifier over uint8 images, in eval mode.
-torch::Tensor predict(BackboneImpl& backbone, torch::nn::Linear& classifier,
-                      const torch::Tensor& images, const Normalization& norm,
-                      torch::Device device) {
+// Logits (N, classes) of backbone + classifier over uint8 images, in eval mode.
+torch::Tensor scores_of(BackboneImpl& backbone, torch::nn::Linear& classifier,
+                        const torch::Tensor& images, const Normalization& norm,
+                        torch::Device device) {
   classifier->eval();
-  return classifier_predictions(classifier, extract_features(backbone, images, norm, device),
-                                device);
+  return classifier_scores(classifier, extract_features(backbone, images, norm, device), device);
 }
 
 }  // namespace
@@ -149,11 +149,12 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
 
   FinetuneResult r;
   const torch::Tensor train_pred =
-      predict(*d.backbone, classifier, train.images, d.normalization, d.device);
-  const torch::Tensor test_pred =
-      predict(*d.backbone, classifier, test.images, d.normalization, d.device);
+      scores_of(*d.backbone, classifier, train.images, d.normalization, d.device).argmax(1);
+  const json scored = classification_report(
+      scores_of(*d.backbone, classifier, test.images, d.normalization, d.device), test.labels,
+      train.num_classes, train.class_names);
   r.train_accuracy = train_pred.eq(train.labels).to(torch::kFloat64).mean().item<double>();
-  r.test_accuracy = test_pred.eq(test.labels).to(torch::kFloat64).mean().item<double>();
+  r.test_accuracy = scored["test_accuracy"].get<double>();
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "finetune.json", opt.random_init);
   r.classifier_path =
       eval_output_path(opt.classifier_out, opt.checkpoint, "finetune.pt", opt.random_init);
@@ -164,19 +165,28 @@ FinetuneResult finetune(const FinetuneOptions& opt) {
                                   {"train_accuracy", r.train_accuracy},
                                   {"test_accuracy", r.test_accuracy}});
 
-  r.report =
-      json{{"checkpoint", opt.checkpoint},       {"backbone", d.backbone_name},
-           {"random_init", opt.random_init},     {"dataset", d.dataset},
-           {"data_root", d.data_root},           {"train_images", train.size()},
-           {"test_images", test.size()},         {"feature_size", d.backbone->feature_size()},
-           {"classes", train.num_classes},       {"epochs", opt.epochs},
-           {"batch_size", opt.batch_size},       {"backbone_lr", opt.backbone_lr},
-           {"classifier_lr", opt.classifier_lr}, {"weight_decay", opt.weight_decay},
-           {"max_shift", opt.max_shift},         {"seed", opt.seed},
-           {"last_epoch_loss", last_loss},       {"train_accuracy", r.train_accuracy},
-           {"test_accuracy", r.test_accuracy},   {"classifier_file", r.classifier_path},
-           {"training_seconds", fit_seconds},    {"seconds", since(t_start)}};
-  r.report.update(per_class_report(test_pred, test.labels, train.num_classes, train.class_names));
+  r.report = json{{"checkpoint", opt.checkpoint},
+                  {"backbone", d.backbone_name},
+                  {"random_init", opt.random_init},
+                  {"dataset", d.dataset},
+                  {"data_root", d.data_root},
+                  {"train_images", train.size()},
+                  {"test_images", test.size()},
+                  {"feature_size", d.backbone->feature_size()},
+                  {"classes", train.num_classes},
+                  {"epochs", opt.epochs},
+                  {"batch_size", opt.batch_size},
+                  {"backbone_lr", opt.backbone_lr},
+                  {"classifier_lr", opt.classifier_lr},
+                  {"weight_decay", opt.weight_decay},
+                  {"max_shift", opt.max_shift},
+                  {"seed", opt.seed},
+                  {"last_epoch_loss", last_loss},
+                  {"train_accuracy", r.train_accuracy},
+                  {"classifier_file", r.classifier_path},
+                  {"training_seconds", fit_seconds},
+                  {"seconds", since(t_start)}};
+  r.report.update(scored);
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
   return r;
 }

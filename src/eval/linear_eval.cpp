@@ -7,6 +7,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "relnet/eval/classification.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
 #include "relnet/util/progress.h"
@@ -69,10 +70,15 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features,
   return classifier;
 }
 
+torch::Tensor classifier_scores(torch::nn::Linear& classifier, const torch::Tensor& features,
+                                torch::Device device) {
+  torch::NoGradGuard no_grad;
+  return classifier->forward(features.to(device)).to(torch::kCPU);
+}
+
 torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch::Tensor& features,
                                      torch::Device device) {
-  torch::NoGradGuard no_grad;
-  return classifier->forward(features.to(device)).argmax(1).to(torch::kCPU);
+  return classifier_scores(classifier, features, device).argmax(1);
 }
 
 double classifier_accuracy(torch::nn::Linear& classifier, const torch::Tensor& features,
@@ -101,8 +107,10 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
   LinearEvalResult result;
   result.train_accuracy =
       classifier_accuracy(classifier, d.train_features, d.train_labels, d.device);
-  const torch::Tensor predicted = classifier_predictions(classifier, d.test_features, d.device);
-  result.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
+  const json scored =
+      classification_report(classifier_scores(classifier, d.test_features, d.device), d.test_labels,
+                            d.num_classes, d.class_names);
+  result.test_accuracy = scored["test_accuracy"].get<double>();
   result.out_path = eval_output_path(opt.out, opt.checkpoint, "linear_eval.json", opt.random_init);
   result.report = eval_report_header(opt, d);
   result.report.update(json{{"epochs", opt.epochs},
@@ -110,10 +118,9 @@ LinearEvalResult linear_eval(const LinearEvalOptions& opt) {
                             {"lr", opt.lr},
                             {"seed", opt.seed},
                             {"train_accuracy", result.train_accuracy},
-                            {"test_accuracy", result.test_accuracy},
                             {"classifier_seconds", fit_seconds},
                             {"seconds", seconds_since(t_start)}});
-  result.report.update(per_class_report(predicted, d.test_labels, d.num_classes, d.class_names));
+  result.report.update(scored);
 
   result.classifier_path =
       eval_output_path(opt.classifier_out, opt.checkpoint, "linear.pt", opt.random_init);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "relnet/eval/classification.h"
 #include "relnet/eval/linear_eval.h"
 #include "relnet/train/checkpoint.h"
 #include "relnet/util/fs.h"
@@ -35,16 +36,17 @@ TestResult test_classifier(const TestOptions& opt) {
   load_state_dict(*classifier, d.classifier,
                   "the classifier of checkpoint '" + opt.checkpoint + "'");
   classifier->to(d.device);
-  const torch::Tensor predicted = classifier_predictions(classifier, d.test_features, d.device);
+  const json scored =
+      classification_report(classifier_scores(classifier, d.test_features, d.device), d.test_labels,
+                            d.num_classes, d.class_names);
   TestResult r;
-  r.test_accuracy = predicted.eq(d.test_labels).to(torch::kFloat64).mean().item<double>();
+  r.test_accuracy = scored["test_accuracy"].get<double>();
   r.out_path = eval_output_path(opt.out, opt.checkpoint, "test.json", false);
   r.report = eval_report_header(opt, d);
   r.report.erase("train_images");
   r.report.update(json{
-      {"test_accuracy", r.test_accuracy},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
-  r.report.update(per_class_report(predicted, d.test_labels, d.num_classes, d.class_names));
+  r.report.update(scored);
   write_file_atomic(r.out_path, r.report.dump(2) + "\n");
   return r;
 }

@@ -96,9 +96,4 @@ void save_classifier_checkpoint(const std::string& path, const EvalData& data,
                                 const std::vector<std::string>& class_names,
                                 const nlohmann::json& summary);
 
-// Per-class accuracy (classes entries, NaN-free: 0 for a class absent from
-// `labels`) and the confusion matrix (classes x classes, rows = true class).
-nlohmann::json per_class_report(const torch::Tensor& predicted, const torch::Tensor& labels,
-                                int64_t classes, const std::vector<std::string>& class_names);
-
 }  // namespace relnet

@@ -14,10 +14,17 @@
 
 namespace relnet {
 
-// Predicted class of every query row. train (N, D), train_labels (N) int64
-// in [0, classes), queries (Q, D); k is clamped to N. Queries are processed
-// in chunks of `chunk` rows on `device` (memory: chunk x N floats). Throws
+// The weighted votes of every query row for every class: (Q, classes)
+// float on the CPU. train (N, D), train_labels (N) int64 in [0, classes),
+// queries (Q, D); k is clamped to N. Queries are processed in chunks of
+// `chunk` rows on `device` (memory: chunk x N floats). Throws
 // std::invalid_argument for k < 1, temperature <= 0 or mismatched shapes.
+torch::Tensor knn_scores(const torch::Tensor& train, const torch::Tensor& train_labels,
+                         const torch::Tensor& queries, int64_t classes, int64_t k,
+                         double temperature, torch::Device device = torch::kCPU,
+                         int64_t chunk = 256);
+
+// Predicted class of every query row: the argmax of knn_scores, (Q) int64.
 torch::Tensor knn_predict(const torch::Tensor& train, const torch::Tensor& train_labels,
                           const torch::Tensor& queries, int64_t classes, int64_t k,
                           double temperature, torch::Device device = torch::kCPU,

@@ -52,6 +52,10 @@ torch::nn::Linear train_linear_classifier(const torch::Tensor& features,
                                           int64_t epochs, int64_t batch_size, double lr,
                                           int64_t seed, torch::Device device);
 
+// classifier(features): the logits (N, classes) float on the CPU, no grad.
+torch::Tensor classifier_scores(torch::nn::Linear& classifier, const torch::Tensor& features,
+                                torch::Device device);
+
 // argmax of classifier(features) per row: (N) int64 on the CPU, no grad.
 torch::Tensor classifier_predictions(torch::nn::Linear& classifier, const torch::Tensor& features,
                                      torch::Device device);
