@@ -292,6 +292,19 @@ std::vector<Field> fields(Config& c) {
       bool_field("train.deterministic", t.deterministic,
                  "CUDA: use deterministic cuDNN algorithms; otherwise cuDNN's benchmark mode "
                  "picks the fastest per shape (CPU runs are deterministic either way)"),
+      int_field("train.monitor_every", t.monitor_every, 0,
+                "every N epochs (and after the last) measure the backbone without touching the "
+                "training: kNN top-1/top-5 accuracy on the dataset's labelled splits (as `relnet "
+                "knn --train-subset monitor_neighbours --test-subset monitor_queries --k "
+                "monitor_k`) and the collapse monitor (std of the L2-normalised features against "
+                "1/sqrt(D)); in `metrics.jsonl`, `train.log` and `curves.png`. Unlabelled data: "
+                "the collapse monitor alone. 0 = never"),
+      int_field("train.monitor_neighbours", t.monitor_neighbours, 1,
+                "the kNN monitor's neighbours: the first N images of the train split"),
+      int_field("train.monitor_queries", t.monitor_queries, 1,
+                "the kNN monitor's queries: the first N images of the test split (on unlabelled "
+                "data: the first N training images, for the collapse monitor)"),
+      int_field("train.monitor_k", t.monitor_k, 1, "neighbours that vote in the kNN monitor"),
   };
 }
 
@@ -465,7 +478,11 @@ json config_to_json(const Config& c) {
         {"keep_last", t.keep_last},
         {"dist_timeout_s", t.dist_timeout_s},
         {"precision", t.precision},
-        {"deterministic", t.deterministic}}},
+        {"deterministic", t.deterministic},
+        {"monitor_every", t.monitor_every},
+        {"monitor_neighbours", t.monitor_neighbours},
+        {"monitor_queries", t.monitor_queries},
+        {"monitor_k", t.monitor_k}}},
   };
 }
 

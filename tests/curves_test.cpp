@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #endif
 
+#include <cmath>
 #include <fstream>
 
 #include "test_util.h"
@@ -67,6 +68,39 @@ TEST(CurvesTest, PngOfSeveralRunsDecodesAndIsNotBlank) {
   cv::Scalar mean, stddev;
   cv::meanStdDev(img, mean, stddev);
   EXPECT_GT(stddev[0] + stddev[1] + stddev[2], 10.0);  // not a blank canvas
+}
+
+TEST(CurvesTest, MonitorsGetTheAccuracyPanelAndACollapsePanel) {
+  relnet::testing::TempDir dir("curves");
+  // Steps without monitors; the monitors in the epoch records, every 2 epochs.
+  std::string text;
+  for (int e = 1; e <= 4; ++e) {
+    text += R"({"kind":"step","epoch_progress":)" + std::to_string(e - 0.5) +
+            R"(,"loss":0.6,"accuracy":0.7})" + "\n";
+    text += R"({"kind":"epoch","epoch":)" + std::to_string(e) + R"(,"loss":0.6,"accuracy":0.7)";
+    if (e % 2 == 0) {
+      text += R"(,"knn_top1":0.)" + std::to_string(5 + e) +
+              R"(,"knn_top5":0.95,"feature_spread":0.09,"feature_spread_healthy":0.125)";
+    }
+    text += "}\n";
+  }
+  write_metrics(dir / "metrics.jsonl", text);
+  const RunCurves r = read_run_curves(dir.str());
+  ASSERT_EQ(r.epochs.metrics.count("knn_top1"), 1u);
+  EXPECT_TRUE(std::isnan(r.epochs.metrics.at("knn_top1")[0]));
+  EXPECT_DOUBLE_EQ(r.epochs.metrics.at("knn_top1")[3], 0.9);
+  EXPECT_EQ(r.steps.metrics.count("knn_top1"), 0u);
+  write_curves_png(dir / "c.png", {r});
+  const cv::Mat img = cv::imread(dir / "c.png", cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 2100);  // loss, accuracy (with kNN), collapse
+  // The collapse panel holds the spread's colour (palette 0) and its dashed
+  // healthy level (palette 1).
+  for (const size_t c : {0u, 1u}) {
+    cv::Mat mask;
+    cv::inRange(img(cv::Rect(1400, 0, 700, 520)), palette(c), palette(c), mask);
+    EXPECT_GT(cv::countNonZero(mask), 30) << c;
+  }
 }
 
 TEST(CurvesTest, RunWithoutAccuracyDrawsTheLossPanelAlone) {

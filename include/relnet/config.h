@@ -120,6 +120,15 @@ struct TrainConfig {
   std::string precision = "fp32";
   /// CUDA: deterministic cuDNN algorithms instead of benchmark mode.
   bool deterministic = false;
+  /// Every N epochs (and after the last) measure the backbone: kNN accuracy
+  /// on the dataset's labelled splits and the collapse monitor (0 = never).
+  int64_t monitor_every = 1;
+  /// The monitors' images: the first N of the train split as kNN neighbours,
+  /// the first M of the test split as queries.
+  int64_t monitor_neighbours = 10000;
+  int64_t monitor_queries = 2000;
+  /// Neighbours that vote in the kNN monitor.
+  int64_t monitor_k = 200;
 };
 
 struct Config {

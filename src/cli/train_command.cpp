@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "relnet/config.h"
+#include "relnet/eval/monitor.h"
 #include "relnet/train/distributed.h"
 #include "relnet/train/trainer.h"
 #include "relnet/util/fs.h"
@@ -74,7 +75,10 @@ int run_train(const TrainOptions& opts) {
 int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* group) {
   spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
                config_to_json(config).dump());
-  const TrainSummary s = train(config, opts.resume, group);
+  // Rank 0 alone watches the representation (train.monitor_every).
+  const std::unique_ptr<EpochMonitor> monitor =
+      !group || group->rank() == 0 ? make_representation_monitor(config) : nullptr;
+  const TrainSummary s = train(config, opts.resume, group, monitor.get());
   if (s.interrupted) {
     std::string cmd = resume_command(opts);
     if (group) {

@@ -22,8 +22,13 @@ struct Point {
   std::map<std::string, double> metrics;
 };
 
+// The monitors' keys (epoch records only, train.monitor_every).
+bool monitor_metric(const std::string& key) {
+  return key.rfind("knn_", 0) == 0 || key.rfind("feature_spread", 0) == 0;
+}
+
 bool plotted_metric(const std::string& key) {
-  return key.rfind("accuracy", 0) == 0 || key.rfind("loss_", 0) == 0;
+  return key.rfind("accuracy", 0) == 0 || key.rfind("loss_", 0) == 0 || monitor_metric(key);
 }
 
 CurvePoints to_points(const std::map<double, Point>& by_x) {
@@ -59,6 +64,10 @@ std::string metric_label(const std::string& key, bool pair_metrics) {
   if (key == "accuracy_positive") return "positive pairs";
   if (key == "accuracy_negative") return "negative pairs";
   if (key.rfind("loss_", 0) == 0) return key.substr(5) + " term";
+  if (key == "knn_top1") return "kNN top-1 (monitor)";
+  if (key == "knn_top5") return "kNN top-5 (monitor)";
+  if (key == "feature_spread") return "feature spread";
+  if (key == "feature_spread_healthy") return "healthy: 1/sqrt(D)";
   return key;
 }
 
@@ -97,6 +106,7 @@ cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
   const bool several = runs.size() > 1;
   Panel loss{"training loss", "epoch", "loss", {}, std::nullopt};
   Panel acc{"accuracy", "epoch", "accuracy", {}, std::nullopt};
+  Panel collapse{"collapse monitor", "epoch", "std of L2-normalised features", {}, std::nullopt};
   const LineStyle styles[] = {LineStyle::kSolid, LineStyle::kDashed, LineStyle::kDotted};
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunCurves& r = runs[i];
@@ -115,10 +125,24 @@ cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
     };
     add(loss, several ? r.name : "loss (dots: epoch means)", r.steps.loss, r.epochs.loss,
         LineStyle::kSolid, color);
+    // The monitors: kNN accuracy beside the method's, the collapse monitor
+    // in a panel of its own (its healthy level dashed).
+    size_t n_mon = 0;
+    for (const auto& [key, values] : r.epochs.metrics) {
+      if (!monitor_metric(key)) continue;
+      const bool spread = key.rfind("feature_spread", 0) == 0;
+      const bool healthy = key == "feature_spread_healthy";
+      const cv::Scalar c = several ? color : palette(spread ? (healthy ? 1 : 0) : 4 + n_mon++);
+      const std::string name = metric_label(key, false);
+      (spread ? collapse : acc)
+          .series.push_back({several ? r.name + " " + name : name, r.epochs.x, values, c,
+                             healthy ? LineStyle::kDashed : LineStyle::kSolid, 2, !healthy, true});
+    }
     const CurvePoints& source = has_steps ? r.steps : r.epochs;
     const bool pairs = source.metrics.count("accuracy_positive") > 0;
     size_t n_acc = 0, n_loss = 1;
     for (const auto& [key, values] : source.metrics) {
+      if (monitor_metric(key)) continue;
       const bool is_loss = key.rfind("loss_", 0) == 0;
       Panel& panel = is_loss ? loss : acc;
       size_t& n = is_loss ? n_loss : n_acc;
@@ -131,8 +155,20 @@ cv::Mat draw_curves(const std::vector<RunCurves>& runs) {
       ++n;
     }
   }
-  if (acc.series.empty()) return draw_panels({loss}, 700, 520);
-  return draw_panels({loss, acc}, 700, 520);
+  std::vector<Panel> panels{loss};
+  if (!acc.series.empty()) panels.push_back(acc);
+  if (!collapse.series.empty()) {
+    // From 0, where a collapsed representation ends.
+    double top = 0;
+    for (const auto& s : collapse.series) {
+      for (const double y : s.y) {
+        if (std::isfinite(y)) top = std::max(top, y);
+      }
+    }
+    if (top > 0) collapse.y_range = std::make_pair(0.0, top * 1.1);
+    panels.push_back(collapse);
+  }
+  return draw_panels(panels, 700, 520);
 }
 
 #endif

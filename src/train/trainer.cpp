@@ -140,11 +140,12 @@ namespace {
 // part a short function. Rank 0 alone writes the run directory.
 class Trainer {
  public:
-  Trainer(const Config& config, bool resume, ProcessGroup* group)
+  Trainer(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor)
       : config_(config),
         tc_(config.train),
         resume_(resume),
         group_(group),
+        monitor_(monitor),
         rank_(group ? group->rank() : 0),
         world_(group ? group->world_size() : 1),
         writer_(rank_ == 0),
@@ -165,6 +166,7 @@ class Trainer {
   double eta() const;
   void log_step(int64_t epoch, int64_t step);
   void finish_epoch(int64_t epoch);
+  void run_monitor(int64_t epoch, json& record);
   Checkpoint full_checkpoint(const json& meta) const;
   void save(int64_t epoch, int64_t step_in_epoch);
   json rank_hashes();
@@ -175,6 +177,7 @@ class Trainer {
   const TrainConfig& tc_;
   const bool resume_;
   ProcessGroup* group_;
+  EpochMonitor* monitor_;
   const int rank_, world_;
   const bool writer_;
   const std::string dir_, checkpoint_path_;
@@ -512,6 +515,7 @@ void Trainer::finish_epoch(int64_t epoch) {
   // Checked at every epoch's end: what rank 0 saves is what every rank holds.
   if (group_) rec["rank_param_hashes"] = rank_hashes();
   if (!writer_) return;
+  run_monitor(epoch, rec);
   metrics_->write(rec);
   if (image_io_available()) try {
       write_curves_png(dir_ + "/curves.png", {read_run_curves(dir_)});
@@ -525,6 +529,21 @@ void Trainer::finish_epoch(int64_t epoch) {
   save_epoch_checkpoint(dir_, tc_, epoch + 1,
                         full_checkpoint(checkpoint_meta(config_, backbone_->feature_size(),
                                                         data_.side(), epoch + 1, 0, global_step_)));
+}
+
+// The monitor's reading after `epoch` (0-based) when one is due, added to
+// the epoch's record; the backbone goes back to training mode.
+void Trainer::run_monitor(int64_t epoch, json& record) {
+  if (!monitor_ || tc_.monitor_every <= 0) return;
+  if ((epoch + 1) % tc_.monitor_every != 0 && epoch + 1 != tc_.epochs) return;
+  const auto t0 = Clock::now();
+  backbone_->eval();
+  const MonitorReading reading = monitor_->measure(*backbone_);
+  backbone_->train();
+  record.update(reading.fields);
+  record["monitor_seconds"] = seconds_since(t0);
+  spdlog::info("epoch {}/{} monitors | {} | {:.2f} s", epoch + 1, tc_.epochs, reading.text,
+               record["monitor_seconds"].get<double>());
 }
 
 Checkpoint Trainer::full_checkpoint(const json& meta) const {
@@ -584,8 +603,8 @@ void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t g
 
 }  // namespace
 
-TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
-  return Trainer(config, resume, group).run();
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor) {
+  return Trainer(config, resume, group, monitor).run();
 }
 
 }  // namespace relnet

@@ -95,8 +95,8 @@ def load(p):
     assert a.std() > 10, f"{p} looks blank"
     return a
 curves, compare, views, grid = (load(p) for p in sys.argv[1:])
-assert curves.shape == (520, 1400, 3), curves.shape
-assert compare.shape == (520, 1400, 3), compare.shape
+assert curves.shape == (520, 2100, 3), curves.shape  # loss, accuracy, collapse monitor
+assert compare.shape == (520, 2100, 3), compare.shape
 # 3 rows and 6 columns (original + 5 views) of 96-pixel tiles with 4-pixel gaps.
 assert 3 * 100 < views.shape[0] < 3 * 100 + 40 and 6 * 100 < views.shape[1] < 6 * 100 + 100, views.shape
 # 4 rows, 7 columns (query + 6) of 64-pixel tiles framed by 3 pixels.

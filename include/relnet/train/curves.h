@@ -1,7 +1,10 @@
 // Training curves of a run, read from its metrics.jsonl and drawn as
 // curves.png: the loss (and any loss_* terms) and the accuracy metrics
 // (accuracy*: relational reasoning's all, positive and negative pairs; the
-// other methods' accuracy) against epochs, for one run or several overlaid.
+// other methods' accuracy) against epochs, with the representation monitors
+// where the run has them (knn_*: kNN accuracy in the accuracy panel;
+// feature_spread: a collapse panel of its own), for one run or several
+// overlaid.
 #pragma once
 
 #include <map>
@@ -15,8 +18,9 @@ namespace relnet {
 struct CurvePoints {
   std::vector<double> x;  // epochs (fractional for step records)
   std::vector<double> loss;
-  // Every metric the records hold whose key starts with "accuracy" or
-  // "loss_", one value per x (NaN where a record lacks it).
+  // Every metric the records hold whose key starts with "accuracy",
+  // "loss_", "knn_" or "feature_spread", one value per x (NaN where a record
+  // lacks it).
   std::map<std::string, std::vector<double>> metrics;
 };
 
@@ -32,8 +36,9 @@ struct RunCurves {
 RunCurves read_run_curves(const std::string& run_dir);
 
 #ifdef RELNET_WITH_IMAGE_IO
-// Loss and accuracy panels side by side (1400 x 520 pixels); the loss panel
-// alone (700 x 520) when no run has an accuracy metric.
+// Loss, accuracy and collapse-monitor panels side by side, 700 x 520 pixels
+// each; the accuracy panel only when a run has an accuracy metric or a kNN
+// monitor, the collapse panel only when one has the collapse monitor.
 cv::Mat draw_curves(const std::vector<RunCurves>& runs);
 #endif
 

@@ -14,6 +14,24 @@
 namespace relnet {
 
 class ProcessGroup;
+class BackboneImpl;
+
+// What a monitor measured after an epoch.
+struct MonitorReading {
+  nlohmann::json fields;  // added to the epoch's metrics.jsonl record
+  std::string text;       // the train.log line's figures, e.g. "kNN top-1 0.712"
+};
+
+// Watches the representation between epochs without changing it (no
+// gradient, no weight, no buffer and no random draw touched): every
+// train.monitor_every epochs and after the last, train() hands it the
+// backbone in eval mode on its device and adds the reading to the epoch's
+// record, log line and curves. eval/monitor.h has relnet's own.
+class EpochMonitor {
+ public:
+  virtual ~EpochMonitor() = default;
+  virtual MonitorReading measure(BackboneImpl& backbone) = 0;
+};
 
 struct TrainSummary {
   std::string run_dir;
@@ -37,8 +55,10 @@ struct TrainSummary {
 // calls train() with the same config: each trains on its shard of every
 // epoch, gradients are averaged before each optimizer step, and rank 0 alone
 // writes the run directory. Collectives that fail or time out throw on every
-// surviving rank.
-TrainSummary train(const Config& config, bool resume, ProcessGroup* group = nullptr);
+// surviving rank. A `monitor` (optional; rank 0's alone is used) measures the
+// backbone every config.train.monitor_every epochs.
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group = nullptr,
+                   EpochMonitor* monitor = nullptr);
 
 // The epoch_<E>.pt files in `dir` (train.epoch_checkpoints) as (E, path),
 // oldest first; other files are ignored.
