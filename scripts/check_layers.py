@@ -13,7 +13,7 @@ import sys
 
 # Lower first; layers on one line are beside each other.
 ORDER = [["util"], ["kernels"], ["data"], ["augment"], ["models", "relation"], ["config"], ["methods"],
-         ["train"], ["eval"], ["bench"], ["cli"]]
+         ["train"], ["eval"], ["bench", "compare"], ["cli"]]
 RANK = {layer: i for i, group in enumerate(ORDER) for layer in group}
 # "relnet/<layer>/...", "relnet/config.h", and the private "kernels/..." (src/kernels/).
 INCLUDE = re.compile(r'^\s*#\s*include\s+"(?:relnet/)?([A-Za-z_]+)(/|\.h")', re.M)

@@ -39,6 +39,8 @@ void setup_plot(CLI::App& app, int& exit_code);
 void setup_preview_augment(CLI::App& app, int& exit_code);
 void setup_completion(CLI::App& app, int& exit_code);
 void setup_launch(CLI::App& app, int& exit_code);
+void setup_compare(CLI::App& app, int& exit_code);
+void setup_embed(CLI::App& app, int& exit_code);
 
 // Declares the flags of EvalSource (--checkpoint, --dataset, --data-root,
 // --train-subset, --test-subset, --device, --threads, --random-init, --seed)

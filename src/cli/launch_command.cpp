@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "relnet/util/process.h"
 #include "relnet/util/runtime.h"
 
 namespace relnet::cli {
@@ -52,20 +52,6 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-std::string self_executable() {
-  std::vector<char> buf(4096);
-  const ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-  if (n <= 0) throw std::runtime_error("cannot find the relnet executable (/proc/self/exe)");
-  return std::string(buf.data(), static_cast<size_t>(n));
-}
-
-// Exit code of a finished child as a shell reports it.
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kExitFailure;
-}
-
 int run_launch(const LaunchOptions& o) {
   if (o.command.empty()) {
     throw std::invalid_argument(
@@ -82,36 +68,23 @@ int run_launch(const LaunchOptions& o) {
   }
   const int port = o.master_port > 0 ? o.master_port : free_port();
   const int world = o.nproc * o.nnodes;
-  const std::string exe = self_executable();
   spdlog::info(
       "launching {} ranks on this node ({} of {} nodes, world size {}), rendezvous at {}:{}",
       o.nproc, o.node_rank + 1, o.nnodes, world, o.master_addr, port);
 
+  // Each rank in a process group of its own: a Ctrl-C on the terminal
+  // reaches launch only, which passes it on once.
+  std::vector<std::string> command{self_executable()};
+  command.insert(command.end(), o.command.begin(), o.command.end());
   std::vector<pid_t> children;
   for (int local = 0; local < o.nproc; ++local) {
     const int rank = o.node_rank * o.nproc + local;
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      // Own process group: a Ctrl-C on the terminal reaches launch only,
-      // which passes it on once (a second SIGINT would stop a rank at once).
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGTERM);  // no orphans if launch itself dies
-      setenv("RANK", std::to_string(rank).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-      setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
-      setenv("LOCAL_WORLD_SIZE", std::to_string(o.nproc).c_str(), 1);
-      setenv("MASTER_ADDR", o.master_addr.c_str(), 1);
-      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(exe.c_str()));
-      for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(exe.c_str(), argv.data());
-      std::fprintf(stderr, "launch: cannot start %s: %s\n", exe.c_str(), std::strerror(errno));
-      _exit(127);
-    }
-    children.push_back(pid);
+    children.push_back(spawn_child(command, {{"RANK", std::to_string(rank)},
+                                             {"WORLD_SIZE", std::to_string(world)},
+                                             {"LOCAL_RANK", std::to_string(local)},
+                                             {"LOCAL_WORLD_SIZE", std::to_string(o.nproc)},
+                                             {"MASTER_ADDR", o.master_addr},
+                                             {"MASTER_PORT", std::to_string(port)}}));
   }
 
   // Watch: the first failure ends the job; Ctrl-C is passed on once.

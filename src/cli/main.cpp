@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
   relnet::cli::setup_plot(app, exit_code);
   relnet::cli::setup_preview_augment(app, exit_code);
   relnet::cli::setup_launch(app, exit_code);
+  relnet::cli::setup_compare(app, exit_code);
+  relnet::cli::setup_embed(app, exit_code);
   relnet::cli::setup_completion(app, exit_code);
 
   try {

@@ -114,9 +114,15 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
   }
   if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
   if (panel.y_range) std::tie(y_lo, y_hi) = *panel.y_range;
-  x_lo = std::min(x_lo, 0.0);
-  if (x_hi - x_lo < 1e-12) x_hi = x_lo + 1;
-  x_hi += (x_hi - x_lo) * 0.02;  // room for the last marker
+  const bool categories = !panel.x_categories.empty();
+  if (categories) {
+    x_lo = -0.5;
+    x_hi = static_cast<double>(panel.x_categories.size()) - 0.5;
+  } else {
+    x_lo = std::min(x_lo, 0.0);
+    if (x_hi - x_lo < 1e-12) x_hi = x_lo + 1;
+    x_hi += (x_hi - x_lo) * 0.02;  // room for the last marker
+  }
   if (y_hi - y_lo < 1e-12) {
     const double pad = std::max(std::abs(y_lo) * 0.1, 0.05);
     y_lo -= pad;
@@ -144,11 +150,12 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
     const cv::Size ts = text_size(t, label_scale);
     put_text(canvas, t, {plot.x - ts.width - 6, py + ts.height / 2}, label_scale);
   }
-  for (double v : xt) {
+  for (size_t i = 0; i < (categories ? panel.x_categories.size() : xt.size()); ++i) {
+    const double v = categories ? static_cast<double>(i) : xt[i];
     if (v < x_lo - 1e-12 || v > x_hi + 1e-12) continue;
     const int px = static_cast<int>(std::lround(to_px(v, y_lo).x));
-    cv::line(canvas, {px, plot.y}, {px, plot.y + plot.height}, kGrid, 1);
-    const std::string t = tick_label(v, xstep);
+    if (!categories) cv::line(canvas, {px, plot.y}, {px, plot.y + plot.height}, kGrid, 1);
+    const std::string t = categories ? panel.x_categories[i] : tick_label(v, xstep);
     const cv::Size ts = text_size(t, label_scale);
     put_text(canvas, t, {px - ts.width / 2, plot.y + plot.height + ts.height + 6}, label_scale);
   }
@@ -190,6 +197,14 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
           all_points.push_back(pts[i] + (pts[i + 1] - pts[i]) * (k / 8.0));
       }
     }
+    if (s.bar_width > 0) {
+      const double half = s.bar_width / 2 * plot.width / (x_hi - x_lo);
+      for (const auto& p : pts) {
+        cv::rectangle(view, cv::Point2d(p.x - half, p.y), cv::Point2d(p.x + half, plot.height),
+                      s.color, cv::FILLED);
+      }
+      continue;
+    }
     if (s.line) draw_line(view, pts, s.color, s.style, s.thickness);
     if (s.markers || pts.size() == 1) {
       for (const auto& p : pts) {
@@ -230,8 +245,14 @@ void draw_panel(cv::Mat& canvas, const Panel& panel, cv::Rect area) {
     cv::rectangle(canvas, box, kGrid, 1);
     for (size_t i = 0; i < entries.size(); ++i) {
       const int y = box.y + 4 + static_cast<int>(i) * row + row / 2;
-      draw_line(canvas, {cv::Point2d(box.x + 6, y), cv::Point2d(box.x + 6 + sample, y)},
-                entries[i]->color, entries[i]->style, entries[i]->thickness);
+      if (entries[i]->line || entries[i]->bar_width > 0) {
+        draw_line(canvas, {cv::Point2d(box.x + 6, y), cv::Point2d(box.x + 6 + sample, y)},
+                  entries[i]->color, entries[i]->style,
+                  entries[i]->bar_width > 0 ? 8 : entries[i]->thickness);
+      } else {
+        cv::circle(canvas, {box.x + 6 + sample / 2, y}, std::max(4, entries[i]->thickness + 2),
+                   entries[i]->color, cv::FILLED, cv::LINE_AA);
+      }
       put_text(canvas, entries[i]->label, {box.x + sample + 14, y + 5}, 0.42);
     }
   }
@@ -245,6 +266,19 @@ cv::Scalar palette(size_t i) {
                                       {167, 121, 204}, {0, 159, 230}, {233, 180, 86},
                                       {66, 228, 240},  {0, 0, 0}};
   return colors[i % (sizeof(colors) / sizeof(colors[0]))];
+}
+
+cv::Scalar class_color(size_t i, size_t n) {
+  static const cv::Scalar tab10[] = {
+      {180, 119, 31}, {14, 127, 255},  {44, 160, 44},   {40, 39, 214},  {189, 103, 148},
+      {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+  if (n <= 10) return tab10[i % 10];
+  cv::Mat hsv(1, 1, CV_8UC3,
+              cv::Scalar(static_cast<double>(180 * (i % n) / n), 200, i % 2 == 0 ? 220 : 160));
+  cv::Mat bgr;
+  cv::cvtColor(hsv, bgr, cv::COLOR_HSV2BGR);
+  const cv::Vec3b c = bgr.at<cv::Vec3b>(0, 0);
+  return {static_cast<double>(c[0]), static_cast<double>(c[1]), static_cast<double>(c[2])};
 }
 
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {

@@ -35,6 +35,8 @@ struct Series {
   int thickness = 2;
   bool markers = false;  // a dot at every point (also drawn for a single point)
   bool line = true;      // join the points (false: markers only)
+  double bar_width = 0;  // > 0: a filled bar per point, this wide in x units,
+                         // from the plot's bottom up to y (no line, no markers)
 };
 
 struct Panel {
@@ -43,10 +45,18 @@ struct Panel {
   std::string y_label;
   std::vector<Series> series;
   std::optional<std::pair<double, double>> y_range;  // fixed y axis (else from the data)
+  // Categories instead of a numeric x axis: label i is written under x = i,
+  // the axis runs from -0.5 to n - 0.5.
+  std::vector<std::string> x_categories = {};
 };
 
 // A distinct, colour-blind-friendly colour (BGR) for the i-th series.
 cv::Scalar palette(size_t i);
+
+// The colour (BGR) of class i of n in a scatter plot: ten well-separated
+// colours (matplotlib's tab10) for up to ten classes, else n hues evenly
+// spaced around the colour wheel.
+cv::Scalar class_color(size_t i, size_t n);
 
 // "Nice" tick positions (1, 2, 5 x 10^n steps) covering [lo, hi], at most
 // about `max_ticks` of them.
