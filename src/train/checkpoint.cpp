@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "relnet/train/finite.h"
 #include "relnet/util/fs.h"
 
 namespace relnet {
@@ -294,6 +295,12 @@ const StateDict* Checkpoint::module(const std::string& key) const {
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  const std::string nonfinite = first_nonfinite_tensor(checkpoint);
+  if (!nonfinite.empty()) {
+    throw std::runtime_error("refusing to write checkpoint '" + path +
+                             "': it would hold non-finite values (" + nonfinite +
+                             "); the file on disk was left as it was");
+  }
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
   root.insert("backbone", tensor_dict(checkpoint.backbone));
   for (const auto& [key, dict] : checkpoint.modules) {

@@ -20,6 +20,7 @@
 #include "relnet/train/checkpoint.h"
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
+#include "relnet/train/finite.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -168,7 +169,7 @@ class Trainer {
   Checkpoint full_checkpoint(const json& meta) const;
   void save(int64_t epoch, int64_t step_in_epoch);
   json rank_hashes();
-  [[noreturn]] void fail_nonfinite(double loss, int64_t epoch, int64_t step,
+  [[noreturn]] void fail_nonfinite(const std::string& what, int64_t epoch, int64_t step,
                                    int64_t global_step) const;
 
   const Config& config_;
@@ -344,6 +345,9 @@ void Trainer::restore() {
     throw std::runtime_error("--resume: '" + checkpoint_path_ + "' was trained with method '" +
                              saved_method + "', the config asks for '" + method_->name() + "'");
   }
+  require_finite_checkpoint(ck, checkpoint_path_,
+                            "it cannot be resumed; resume from an earlier epoch_<E>.pt copied to "
+                            "checkpoint.pt, or restart");
   load_state_dict(*backbone_, ck.backbone, what + " (backbone)");
   for (const auto& [key, module] : method_->modules()) {
     const StateDict* saved = ck.module(key);
@@ -446,7 +450,9 @@ bool Trainer::take_step(const ViewBatch& batch, int64_t epoch, int64_t step, dou
     for (auto& v : sums) v /= world_;
     values = sums;
   }
-  if (!std::isfinite(values[0])) fail_nonfinite(values[0], epoch, step, global_step_);
+  if (!std::isfinite(values[0])) {
+    fail_nonfinite("loss became " + std::to_string(values[0]), epoch, step, global_step_);
+  }
   optimizer_->step();
   epoch_window_.add(values.data(), inputs_per_step_, wait_s);
   log_window_.add(values.data(), inputs_per_step_, wait_s);
@@ -463,7 +469,8 @@ void Trainer::flush_pending() {
   for (size_t i = 0; i < pending_.size(); ++i) {
     const double* r = all.data_ptr<double>() + static_cast<int64_t>(i) * width;
     if (!std::isfinite(r[0])) {
-      fail_nonfinite(r[0], pending_[i].epoch, pending_[i].step, pending_[i].global_step);
+      fail_nonfinite("loss became " + std::to_string(r[0]), pending_[i].epoch, pending_[i].step,
+                     pending_[i].global_step);
     }
     epoch_window_.add(r, inputs_per_step_, pending_[i].wait_s);
     log_window_.add(r, inputs_per_step_, pending_[i].wait_s);
@@ -543,6 +550,14 @@ void Trainer::save(int64_t epoch, int64_t step_in_epoch) {
   const json meta = checkpoint_meta(config_, backbone_->feature_size(), data_.side(), epoch,
                                     step_in_epoch, global_step_);
   const Checkpoint full = full_checkpoint(meta);
+  // A finite loss does not make finite weights: an optimizer step can still
+  // leave a weight or its state at inf/NaN. Such a model is never saved.
+  const std::string nonfinite = first_nonfinite_tensor(full);
+  if (!nonfinite.empty()) {
+    fail_nonfinite("the model became non-finite (" + nonfinite + ")",
+                   step_in_epoch > 0 ? epoch : epoch - 1,
+                   step_in_epoch > 0 ? step_in_epoch - 1 : steps_per_epoch_ - 1, global_step_ - 1);
+  }
   save_checkpoint(checkpoint_path_, full);
   Checkpoint slim;
   slim.backbone = full.backbone;
@@ -564,7 +579,8 @@ json Trainer::rank_hashes() {
   return out;
 }
 
-void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t global_step) const {
+void Trainer::fail_nonfinite(const std::string& what, int64_t epoch, int64_t step,
+                             int64_t global_step) const {
   std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
   if (std::filesystem::exists(checkpoint_path_)) {
     try {
@@ -576,10 +592,10 @@ void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t g
       last_good = "'" + checkpoint_path_ + "' is not readable: lower train.lr and restart";
     }
   }
-  throw std::runtime_error("loss became " + std::to_string(loss) + " at epoch " +
-                           std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                           " (global step " + std::to_string(global_step + 1) +
-                           "); nothing of this step was saved; " + last_good);
+  throw std::runtime_error(what + " at epoch " + std::to_string(epoch + 1) + ", step " +
+                           std::to_string(step + 1) + " (global step " +
+                           std::to_string(global_step + 1) + "); nothing of this step was saved; " +
+                           last_good);
 }
 
 }  // namespace
