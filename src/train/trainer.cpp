@@ -21,6 +21,7 @@
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
 #include "relnet/train/finite.h"
+#include "relnet/train/run_cleanup.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -223,7 +224,13 @@ TrainSummary Trainer::run() {
     throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path_ +
                              "' (train once without --resume first)");
   }
-  if (writer_) ensure_directory(dir_);
+  if (writer_) {
+    ensure_directory(dir_);
+    // A process killed while saving leaves its temporary beside the file.
+    for (const auto& path : remove_stale_temporaries(dir_)) {
+      spdlog::info("removed '{}', left by an interrupted save", path);
+    }
+  }
   start_runtime();
   load_data();
   build_model();
@@ -372,7 +379,17 @@ void Trainer::restore() {
 void Trainer::start_writing() {
   if (!writer_) return;
   write_file_atomic(dir_ + "/config.json", config_to_json(config_).dump(2) + "\n");
-  metrics_.emplace(dir_ + "/metrics.jsonl", /*append=*/resume_);
+  // Steps logged after the checkpoint was saved are redone now: their
+  // records go, so every epoch and step appears once.
+  const std::string metrics_path = dir_ + "/metrics.jsonl";
+  if (resume_) {
+    const int64_t dropped = drop_metrics_after(metrics_path, start_epoch_, start_step_);
+    if (dropped > 0) {
+      spdlog::info("dropped {} record(s) of '{}' past the checkpoint (redone now)", dropped,
+                   metrics_path);
+    }
+  }
+  metrics_.emplace(metrics_path, /*append=*/resume_);
 }
 
 // One epoch from its first (or resumed) step; false when interrupted
