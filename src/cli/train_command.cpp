@@ -20,6 +20,7 @@ struct TrainOptions {
   std::string config;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool force = false;
   std::string device;
   int64_t threads = -1;
   std::string out_dir;
@@ -32,6 +33,7 @@ std::string resume_command(const TrainOptions& opts) {
   if (!opts.device.empty()) cmd += " --device " + opts.device;
   if (opts.threads >= 0) cmd += " --threads " + std::to_string(opts.threads);
   if (!opts.out_dir.empty()) cmd += " --out-dir '" + opts.out_dir + "'";
+  if (opts.force) cmd += " --force";
   return cmd + " --resume";
 }
 
@@ -74,7 +76,7 @@ int run_train(const TrainOptions& opts) {
 int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* group) {
   spdlog::info("relnet {} train '{}', effective config: {}", RELNET_VERSION, opts.config,
                config_to_json(config).dump());
-  const TrainSummary s = train(config, opts.resume, group);
+  const TrainSummary s = train(config, opts.resume, group, opts.force);
   if (s.interrupted) {
     std::string cmd = resume_command(opts);
     if (group) {
@@ -108,6 +110,8 @@ void setup_train(CLI::App& app, int& exit_code) {
   cmd->add_option("--set", opts->overrides,
                   "Override a config key: --set train.epochs=5 (repeatable)");
   cmd->add_flag("--resume", opts->resume, "Continue from <out_dir>/checkpoint.pt");
+  cmd->add_flag("--force", opts->force,
+                "Start even when the memory estimate says a step will not fit");
   cmd->add_option("--device", opts->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
   cmd->add_option("--threads", opts->threads,
                   "Intra-op threads, 0 = all cores (overrides train.threads)");

@@ -21,6 +21,7 @@
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
 #include "relnet/train/finite.h"
+#include "relnet/train/memory.h"
 #include "relnet/train/run_cleanup.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
@@ -142,10 +143,11 @@ namespace {
 // part a short function. Rank 0 alone writes the run directory.
 class Trainer {
  public:
-  Trainer(const Config& config, bool resume, ProcessGroup* group)
+  Trainer(const Config& config, bool resume, ProcessGroup* group, bool force)
       : config_(config),
         tc_(config.train),
         resume_(resume),
+        force_(force),
         group_(group),
         rank_(group ? group->rank() : 0),
         world_(group ? group->world_size() : 1),
@@ -160,6 +162,7 @@ class Trainer {
   void load_data();
   void build_model();
   void restore();
+  void check_memory() const;
   void start_writing();
   bool run_epoch(int64_t epoch);  // false when interrupted
   bool take_step(const ViewBatch& batch, int64_t epoch, int64_t step, double wait_s);
@@ -175,7 +178,7 @@ class Trainer {
 
   const Config& config_;
   const TrainConfig& tc_;
-  const bool resume_;
+  const bool resume_, force_;
   ProcessGroup* group_;
   const int rank_, world_;
   const bool writer_;
@@ -235,6 +238,7 @@ TrainSummary Trainer::run() {
   load_data();
   build_model();
   if (resume_) restore();
+  check_memory();
   if (group_) {
     group_->broadcast(state_);  // every rank starts from rank 0's weights and buffers
     spdlog::info("{} ranks joined; parameters broadcast from rank 0", world_);
@@ -374,6 +378,48 @@ void Trainer::restore() {
   }
   spdlog::info("resuming from '{}': epoch {}, step {} (global step {})", checkpoint_path_,
                start_epoch_ + 1, start_step_, global_step_);
+}
+
+// Refuses, before the first step, a configuration whose step would not fit
+// in the memory left (unless forced): the estimate of train/memory.h.
+void Trainer::check_memory() const {
+  StepShape shape;
+  shape.backbone = config_.model.backbone;
+  shape.fused = config_.model.fused;
+  shape.device = device_;
+  shape.method = method_->name();
+  shape.views = method_->views_per_image();
+  shape.inputs = method_->inputs_per_image();
+  shape.batch_size = B_;
+  shape.side = data_.side();
+  shape.feature_size = backbone_->feature_size();
+  shape.head_hidden = config_.model.head_hidden;
+  shape.pairs_matrix = config_.model.pairs_matrix;
+  for (const auto& p : state_) {
+    if (p.requires_grad()) shape.parameters += p.numel();
+  }
+  shape.optimizer_slots = dynamic_cast<torch::optim::SGD*>(optimizer_.get()) ? 1 : 2;
+  shape.prefetch = workers_ > 0 ? config_.data.prefetch : 0;
+  const StepMemory need = estimate_step_memory(shape);
+  const AvailableMemory available = available_memory(device_);
+  // Ranks on one machine share its memory (and, on one GPU, the GPU's).
+  const int64_t processes = device_.is_cuda() ? 1 : local_world_size();
+  // The weights are resident already: the peak is what the process holds
+  // now plus the rest of the step (compared with the measured peak RSS in
+  // docs/PERFORMANCE.md).
+  const int64_t resident = resident_bytes();
+  spdlog::info(
+      "memory: a step needs about {} (activations {}, method {}); {} available ({}){}",
+      format_bytes(need.total()), format_bytes(need.activations), format_bytes(need.method),
+      available.bytes < 0 ? std::string("unknown") : format_bytes(available.bytes),
+      available.bytes < 0 ? std::string("not readable") : available.source,
+      device_.is_cpu() && resident > 0 ? fmt::format("; expected peak RSS {} MiB",
+                                                     (resident + need.total() - need.weights) >> 20)
+                                       : std::string());
+  const std::string refusal = memory_refusal(need, processes, available, shape);
+  if (refusal.empty()) return;
+  if (!force_) throw std::runtime_error(refusal);
+  spdlog::warn("--force: starting although {}", refusal);
 }
 
 void Trainer::start_writing() {
@@ -617,8 +663,8 @@ void Trainer::fail_nonfinite(const std::string& what, int64_t epoch, int64_t ste
 
 }  // namespace
 
-TrainSummary train(const Config& config, bool resume, ProcessGroup* group) {
-  return Trainer(config, resume, group).run();
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group, bool force) {
+  return Trainer(config, resume, group, force).run();
 }
 
 }  // namespace relnet
