@@ -27,9 +27,17 @@ std::string type_name(const json& v) {
   return "null";
 }
 
+// At most kEchoLimit characters of `text`, so a huge value or key is not
+// echoed whole in a message: "<first 80>... (123456 characters)".
+constexpr size_t kEchoLimit = 80;
+std::string shorten(const std::string& text) {
+  if (text.size() <= kEchoLimit) return text;
+  return text.substr(0, kEchoLimit) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
 [[noreturn]] void fail(const std::string& key, const std::string& what, const json& found) {
-  throw std::invalid_argument(key + " must be " + what + ", got " + found.dump() + " (" +
-                              type_name(found) + ")");
+  throw std::invalid_argument(shorten(key) + " must be " + what + ", got " + shorten(found.dump()) +
+                              " (" + type_name(found) + ")");
 }
 
 // One key of the config: its dotted name, the type and range it accepts
@@ -63,6 +71,23 @@ Field int_field(const std::string& key, int64_t& out, int64_t min_value, std::st
             out = x;
           },
           ""};
+}
+
+// An integer with an upper bound too: the sizes that set a step's memory
+// (K, batch, image side, widths) cannot be asked for absurdly large.
+Field bounded_int_field(const std::string& key, int64_t& out, int64_t min_value, int64_t max_value,
+                        std::string meaning) {
+  Field f = int_field(key, out, min_value, std::move(meaning));
+  f.type = "int in [" + std::to_string(min_value) + ", " + std::to_string(max_value) + "]";
+  const Reader at_least = f.read;
+  f.read = [key, &out, max_value, at_least](const json& v) {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max_value)) {
+      fail(key, "<= " + std::to_string(max_value), v);
+    }
+    at_least(v);
+    if (out > max_value) fail(key, "<= " + std::to_string(max_value), v);
+  };
+  return f;
 }
 
 Field double_field(const std::string& key, double& out, double lo, double hi, bool lo_open,
@@ -151,9 +176,9 @@ std::vector<Field> fields(Config& c) {
       string_field("data.split", d.split, {"auto", "train", "test", "unlabeled"},
                    "split to self-supervise on: `auto` is the dataset's unlabeled split where it "
                    "has one (STL-10), else `train`"),
-      int_field("data.image_size", d.image_size, 0,
-                "side every image is resized to when loaded (0 = native; image folders "
-                "default to 64; a pack is never resized: 0 or its own side)"),
+      bounded_int_field("data.image_size", d.image_size, 0, 4096,
+                        "side every image is resized to when loaded (0 = native; image folders "
+                        "default to 64; a pack is never resized: 0 or its own side)"),
       string_field("data.root", d.root, {},
                    "folder holding the dataset: the data root `relnet download` filled "
                    "(`cifar-10-batches-bin/`, `cifar-100-binary/`, `stl10_binary/`, `mnist/`, "
@@ -170,15 +195,17 @@ std::vector<Field> fields(Config& c) {
       triple_field("data.std", d.std, true,
                    "per-channel std; `[]` = the dataset's (CIFAR-10 0.247, 0.243, 0.262; "
                    "Fashion-MNIST 0.353; MNIST 0.3081)"),
-      int_field("data.workers", d.workers, 0,
-                "threads building augmented views ahead of the model step; 0 = automatic: on a "
-                "CPU none (each batch is built on the intra-op threads when the step needs it), "
-                "on a GPU cores - 1"),
-      int_field("data.prefetch", d.prefetch, 1,
-                "batches the augmentation workers prepare ahead of the model step"),
-      int_field("augment.K", a.K, 2,
-                "augmented views per image (the paper: 32; 16 for ResNet-34); a step has K*B "
-                "views and K(K-1)B pairs"),
+      bounded_int_field(
+          "data.workers", d.workers, 0, 1024,
+          "threads building augmented views ahead of the model step; 0 = automatic: on a "
+          "CPU none (each batch is built on the intra-op threads when the step needs it), "
+          "on a GPU cores - 1"),
+      bounded_int_field("data.prefetch", d.prefetch, 1, 1024,
+                        "batches the augmentation workers prepare ahead of the model step"),
+      bounded_int_field(
+          "augment.K", a.K, 2, 256,
+          "augmented views per image (the paper: 32; 16 for ResNet-34); a step has K*B "
+          "views and K(K-1)B pairs"),
       double_field("augment.crop_scale_min", a.crop_scale_min, 0, 1, true,
                    "RandomResizedCrop: smallest crop area, as a fraction of the image"),
       double_field("augment.crop_scale_max", a.crop_scale_max, 0, 1, true,
@@ -206,7 +233,8 @@ std::vector<Field> fields(Config& c) {
       string_field("model.aggregation", m.aggregation, {"cat", "sum", "mean", "max"},
                    "how two features form a pair: `cat` (concatenation, 2D wide; the paper's "
                    "default and best), or elementwise `sum`, `mean`, `max` (D wide)"),
-      int_field("model.head_hidden", m.head_hidden, 1, "hidden width of the relation head"),
+      bounded_int_field("model.head_hidden", m.head_hidden, 1, 65536,
+                        "hidden width of the relation head"),
       string_field("model.loss", m.loss, {"bce", "focal"},
                    "`bce` (binary cross-entropy with logits) or `focal` (sigmoid focal loss, "
                    "the reference's full code)"),
@@ -234,9 +262,10 @@ std::vector<Field> fields(Config& c) {
       string_field("method.simclr_loss", me.simclr_loss, {"reference", "ntxent"},
                    "`simclr`: `reference` is the reference's -log(mean_i r_i); `ntxent` the usual "
                    "NT-Xent, mean_i(-log r_i)"),
-      int_field("method.projection_dim", me.projection_dim, 1,
-                "`simclr`: output width of the projection head Linear(D, `model.head_hidden`) -> "
-                "BatchNorm -> LeakyReLU -> Linear(`model.head_hidden`, this)"),
+      bounded_int_field(
+          "method.projection_dim", me.projection_dim, 1, 65536,
+          "`simclr`: output width of the projection head Linear(D, `model.head_hidden`) -> "
+          "BatchNorm -> LeakyReLU -> Linear(`model.head_hidden`, this)"),
       with_default_text(
           int_field("method.clusters", me.clusters, 0,
                     "`deepcluster`: clusters k; 0 = the dataset's classes x 10 (set it for "
@@ -254,8 +283,8 @@ std::vector<Field> fields(Config& c) {
       double_field("method.infomax_gamma", me.infomax_gamma, 0, 100, false,
                    "`infomax`: weight of the prior-matching term"),
       int_field("train.epochs", t.epochs, 1, "epochs over the (subset of the) training set"),
-      int_field("train.batch_size", t.batch_size, 2,
-                "images per step; the last incomplete batch of an epoch is dropped"),
+      bounded_int_field("train.batch_size", t.batch_size, 2, 1048576,
+                        "images per step; the last incomplete batch of an epoch is dropped"),
       with_default_text(
           double_field("train.lr", t.lr, 0, 10, false,
                        "learning rate of the method's optimizer (Adam; SGD with momentum 0.9 for "
@@ -263,7 +292,8 @@ std::vector<Field> fields(Config& c) {
                        "`supervised` 0.1"),
           "`0` (the method's)"),
       int_field("train.seed", t.seed, 0, "seed of weight init, shuffling and augmentation"),
-      int_field("train.threads", t.threads, 0, "LibTorch intra-op threads; 0 = all cores"),
+      bounded_int_field("train.threads", t.threads, 0, 4096,
+                        "LibTorch intra-op threads; 0 = all cores"),
       with_default_text(string_field("train.device", t.device, {},
                                      "`auto` (CUDA if available), `cpu`, `cuda`, `cuda:N`"),
                         "`auto`"),
@@ -340,7 +370,7 @@ void read_config(const json& j, Config& c) {
       for (const auto& [sub, v] : value.items()) {
         const Field* f = find(key + "." + sub);
         if (!f) {
-          throw std::invalid_argument("unknown key '" + sub + "' in " + key +
+          throw std::invalid_argument("unknown key '" + shorten(sub) + "' in " + key +
                                       " (known keys: " + sorted(known[key]) + ")");
         }
         f->read(v);
@@ -349,7 +379,7 @@ void read_config(const json& j, Config& c) {
     }
     const Field* f = find(key);
     if (!f) {
-      throw std::invalid_argument("unknown key '" + key +
+      throw std::invalid_argument("unknown key '" + shorten(key) +
                                   "' in the config (known keys: " + sorted(known[""]) + ")");
     }
     f->read(value);
@@ -362,8 +392,8 @@ void validate_device(const std::string& device) {
       device.find_first_not_of("0123456789", 5) == std::string::npos) {
     return;
   }
-  throw std::invalid_argument("train.device must be auto | cpu | cuda | cuda:N, got \"" + device +
-                              "\"");
+  throw std::invalid_argument("train.device must be auto | cpu | cuda | cuda:N, got \"" +
+                              shorten(device) + "\"");
 }
 
 void validate(const Config& c) {
@@ -395,15 +425,48 @@ Config config_from_json(const json& j) {
   return c;
 }
 
+namespace {
+
+// The number a "number overflow parsing '1e999'" message quotes.
+std::string overflowing_number(const std::string& message) {
+  const auto open = message.find("parsing '");
+  if (open == std::string::npos) return "a number";
+  const auto start = open + 9;
+  return shorten(message.substr(start, message.rfind('\'') - start));
+}
+
+// Parses the config file's JSON, naming the file, and for a number too large
+// for a double (1e999) the key holding it (the dotted path of the last key
+// read).
+json parse_config_file(std::istream& in, const std::string& path) {
+  std::vector<std::string> keys;
+  const json::parser_callback_t track = [&keys](int depth, json::parse_event_t event,
+                                                json& parsed) {
+    if (event == json::parse_event_t::key && depth > 0) {
+      keys.resize(static_cast<size_t>(depth - 1));
+      keys.push_back(parsed.is_string() ? parsed.get<std::string>() : std::string("?"));
+    }
+    return true;
+  };
+  try {
+    return json::parse(in, track);
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error("config file '" + path + "' is not valid JSON: " + e.what());
+  } catch (const json::out_of_range& e) {
+    std::string key;
+    for (const auto& k : keys) key += (key.empty() ? "" : ".") + k;
+    throw std::runtime_error(
+        "config file '" + path + "': " + (key.empty() ? std::string("a value") : shorten(key)) +
+        ": " + overflowing_number(e.what()) + " is out of range (larger than any double)");
+  }
+}
+
+}  // namespace
+
 Config load_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open config file '" + path + "'");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error("config file '" + path + "' is not valid JSON: " + e.what());
-  }
+  json j = parse_config_file(in, path);
   if (j.is_object() && !j.contains("name")) {
     j["name"] = std::filesystem::path(path).stem().string();
   }
@@ -492,7 +555,8 @@ namespace {
 json override_patch(const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw std::invalid_argument("override '" + assignment + "' must look like section.key=value");
+    throw std::invalid_argument("override '" + shorten(assignment) +
+                                "' must look like section.key=value");
   }
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
@@ -501,6 +565,9 @@ json override_patch(const std::string& assignment) {
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // bare strings: --set train.device=cpu
+  } catch (const json::out_of_range& e) {
+    throw std::invalid_argument("--set " + shorten(path) + ": " + overflowing_number(e.what()) +
+                                " is out of range (larger than any double)");
   }
   json patch = json::object();
   const auto dot = path.find('.');

@@ -294,3 +294,61 @@ TEST(ConfigTest, MethodConfigsCarryTheReferencesSettings) {
 
 }  // namespace
 }  // namespace relnet
+
+namespace relnet {
+namespace {
+
+// A number too large for a double names the file and the key, not the JSON
+// library's text; --set names its key.
+TEST(ConfigTest, AnOverflowingNumberNamesTheFileAndKey) {
+  relnet::testing::TempDir dir("config_overflow");
+  const std::string path = dir / "big.json";
+  { std::ofstream(path) << R"({"train": {"epochs": 3, "lr": 1e999}})"; }
+  EXPECT_EQ(relnet::testing::error_of([&] { load_config(path); }),
+            "config file '" + path + "': train.lr: 1e999 is out of range (larger than any double)");
+  { std::ofstream(path) << R"({"augment": {"K": 4}, "data": {"mean": [1e400, 0, 0]}})"; }
+  EXPECT_EQ(
+      relnet::testing::error_of([&] { load_config(path); }),
+      "config file '" + path + "': data.mean: 1e400 is out of range (larger than any double)");
+  Config c;
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(c, {"train.lr=1e999"}); }),
+            "--set train.lr: 1e999 is out of range (larger than any double)");
+}
+
+TEST(ConfigTest, AHugeValueIsNotEchoedWhole) {
+  const std::string huge(100000, 'x');
+  Config c;
+  const std::string error =
+      relnet::testing::error_of([&] { apply_overrides(c, {"train.device=" + huge}); });
+  EXPECT_LT(error.size(), 300u) << error.substr(0, 300);
+  EXPECT_EQ(error, "train.device must be auto | cpu | cuda | cuda:N, got \"" +
+                       std::string(80, 'x') + "... (100000 characters)\"");
+  const std::string key_error =
+      relnet::testing::error_of([&] { apply_overrides(c, {"train." + huge + "=1"}); });
+  EXPECT_LT(key_error.size(), 400u) << key_error.substr(0, 400);
+  EXPECT_EQ(key_error.rfind(
+                "unknown key '" + std::string(80, 'x') + "... (100000 characters)' in train", 0),
+            0u);
+  const std::string value_error =
+      relnet::testing::error_of([&] { apply_overrides(c, {"augment.K=\"" + huge + "\""}); });
+  EXPECT_LT(value_error.size(), 300u) << value_error.substr(0, 300);
+}
+
+// The sizes that set a step's memory have upper bounds.
+TEST(ConfigTest, SizesHaveUpperBounds) {
+  Config c;
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(c, {"augment.K=100000"}); }),
+            "augment.K must be <= 256, got 100000 (an integer)");
+  EXPECT_EQ(relnet::testing::error_of(
+                [&] { apply_overrides(c, {"train.batch_size=18446744073709551615"}); }),
+            "train.batch_size must be <= 1048576, got 18446744073709551615 (an integer)");
+  EXPECT_NE(relnet::testing::error_of([&] {
+              apply_overrides(c, {"data.image_size=100000"});
+            }).find("data.image_size must be <= 4096"),
+            std::string::npos);
+  apply_overrides(c, {"augment.K=256", "train.batch_size=1048576"});
+  EXPECT_EQ(c.augment.K, 256);
+}
+
+}  // namespace
+}  // namespace relnet

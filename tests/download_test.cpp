@@ -109,6 +109,66 @@ TEST(DownloadTest, RefusesEntriesThatLeaveTheFolder) {
   EXPECT_FALSE(fs::exists(dir / "escaped.bin"));
 }
 
+// A .tar.gz of one regular file "top/one.bin" and one link entry `name`:
+// a symbolic link (`hard` false) or a hard link to `target`.
+void make_tar_with_link(const std::string& path, const std::string& name, const std::string& target,
+                        bool hard) {
+  const std::string cmd =
+      std::string(RELNET_PYTHON) +
+      " -c \"import io,sys,tarfile\n"
+      "t=tarfile.open(sys.argv[1],'w:gz')\n"
+      "i=tarfile.TarInfo('top/one.bin'); i.size=3; t.addfile(i,io.BytesIO(b'one'))\n"
+      "i=tarfile.TarInfo(sys.argv[2]); i.type=tarfile.LNKTYPE if sys.argv[4]=='1' else "
+      "tarfile.SYMTYPE; i.linkname=sys.argv[3]; t.addfile(i)\n"
+      "t.close()\" '" +
+      path + "' '" + name + "' '" + target + "' " + (hard ? "1" : "0");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// Links are refused whatever they point at: a dataset file that is a link
+// to /etc/passwd would be read as data.
+TEST(DownloadTest, RefusesLinksInsideOrOutsideTheFolder) {
+  if (!download_available()) GTEST_SKIP() << "built without download support";
+  TempDir dir("extract_links");
+  const std::string what = "archive '" + dir / "l.tar.gz" + "': entry ";
+  make_tar_with_link(dir / "l.tar.gz", "top/data.bin", "/etc/passwd", false);
+  fs::create_directories(dir / "out1");
+  EXPECT_EQ(error_of([&] { extract_archive(dir / "l.tar.gz", dir / "out1"); }),
+            what +
+                "'top/data.bin' is a symbolic link to '/etc/passwd'; only regular files are "
+                "installed, nothing was installed");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "out1/top/data.bin")));
+  make_tar_with_link(dir / "l.tar.gz", "top/data.bin", "one.bin", false);
+  fs::create_directories(dir / "out2");
+  EXPECT_EQ(error_of([&] { extract_archive(dir / "l.tar.gz", dir / "out2"); }),
+            what +
+                "'top/data.bin' is a symbolic link to 'one.bin'; only regular files are "
+                "installed, nothing was installed");
+  make_tar_with_link(dir / "l.tar.gz", "top/data.bin", "top/one.bin", true);
+  fs::create_directories(dir / "out3");
+  EXPECT_EQ(error_of([&] { extract_archive(dir / "l.tar.gz", dir / "out3"); }),
+            what +
+                "'top/data.bin' is a hard link to 'top/one.bin'; only regular files are "
+                "installed, nothing was installed");
+}
+
+TEST(DownloadTest, CompleteOnlyWithEveryFileAtItsSize) {
+  TempDir dir("complete");
+  write_text(dir / "a.bin", "abc");
+  write_text(dir / "b.bin", "abcd");
+  EXPECT_EQ(why_incomplete(dir.str(), {{"a.bin", 3}, {"b.bin", 4}}), "");
+  EXPECT_EQ(why_incomplete(dir.str(), {{"a.bin", 3}, {"c.bin", 4}}),
+            "'" + dir / "c.bin" + "' is missing");
+  EXPECT_EQ(why_incomplete(dir.str(), {{"b.bin", 5}}),
+            "'" + dir / "b.bin" + "' has 4 bytes, expected 5");
+  fs::create_symlink(dir / "a.bin", dir / "link.bin");
+  EXPECT_EQ(why_incomplete(dir.str(), {{"link.bin", 3}}),
+            "'" + dir / "link.bin" + "' is a symbolic link");
+  fs::create_directories(dir / "d.bin");
+  EXPECT_EQ(why_incomplete(dir.str(), {{"d.bin", 3}}),
+            "'" + dir / "d.bin" + "' is not a regular file");
+}
+
 TEST(DownloadTest, ADamagedArchiveIsNamed) {
   if (!download_available()) GTEST_SKIP() << "built without download support";
   TempDir dir("extract");

@@ -2,6 +2,7 @@
 #include "relnet/data/idx.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -206,6 +207,37 @@ TEST_F(IdxTest, RejectsTruncatedData) {
   EXPECT_EQ(
       error_of([&] { read_idx_images(path("short-header")); }),
       "IDX file '" + path("short-header") + "' is truncated: expected 16 bytes of header, found 6");
+}
+
+// Every image and label is there but the gzip trailer (CRC-32, length) is
+// cut: the file is truncated, not intact.
+TEST_F(IdxTest, RejectsAGzipStreamWithoutItsTrailer) {
+  write_split("train", 5, 4, 4, /*gz=*/true);
+  const std::string images = path("train-images-idx3-ubyte.gz");
+  fs::resize_file(images, fs::file_size(images) - 8);
+  EXPECT_EQ(error_of([&] { load_idx_dataset("mnist", root(), Split::kTrain); }),
+            "IDX file '" + images +
+                "' is truncated: the gzip stream ends before its trailer (CRC-32 and length)");
+  EXPECT_NO_THROW(read_idx_images(images, 3)) << "a subset does not read to the end";
+}
+
+// A directory, a FIFO or a symbolic link loop in a data file's place is
+// named as such, not as missing.
+TEST_F(IdxTest, NamesWhatStandsWhereAFileShouldBe) {
+  const std::string images = path("train-images-idx3-ubyte.gz");
+  write_split("train", 5, 4, 4, /*gz=*/true);
+  fs::remove(images);
+  fs::create_directories(images);
+  EXPECT_EQ(error_of([&] { load_idx_dataset("mnist", root(), Split::kTrain); }),
+            "IDX file '" + images + "' is a directory");
+  fs::remove(images);
+  ASSERT_EQ(::mkfifo(images.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { load_idx_dataset("mnist", root(), Split::kTrain); }),
+            "IDX file '" + images + "' is a FIFO (named pipe)");
+  fs::remove(images);
+  fs::create_symlink(images, images);
+  EXPECT_EQ(error_of([&] { load_idx_dataset("mnist", root(), Split::kTrain); }),
+            "IDX file '" + images + "' is a symbolic link loop");
 }
 
 TEST_F(IdxTest, RejectsAbsurdHeaderAsTruncatedWithoutAllocating) {

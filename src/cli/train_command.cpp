@@ -21,6 +21,7 @@ struct TrainOptions {
   std::string config;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool force = false;
   std::string device;
   int64_t threads = -1;
   std::string out_dir;
@@ -33,6 +34,7 @@ std::string resume_command(const TrainOptions& opts) {
   if (!opts.device.empty()) cmd += " --device " + opts.device;
   if (opts.threads >= 0) cmd += " --threads " + std::to_string(opts.threads);
   if (!opts.out_dir.empty()) cmd += " --out-dir '" + opts.out_dir + "'";
+  if (opts.force) cmd += " --force";
   return cmd + " --resume";
 }
 
@@ -78,7 +80,7 @@ int train_logged(const TrainOptions& opts, const Config& config, ProcessGroup* g
   // Rank 0 alone watches the representation (train.monitor_every).
   const std::unique_ptr<EpochMonitor> monitor =
       !group || group->rank() == 0 ? make_representation_monitor(config) : nullptr;
-  const TrainSummary s = train(config, opts.resume, group, monitor.get());
+  const TrainSummary s = train(config, opts.resume, group, monitor.get(), opts.force);
   if (s.interrupted) {
     std::string cmd = resume_command(opts);
     if (group) {
@@ -112,6 +114,8 @@ void setup_train(CLI::App& app, int& exit_code) {
   cmd->add_option("--set", opts->overrides,
                   "Override a config key: --set train.epochs=5 (repeatable)");
   cmd->add_flag("--resume", opts->resume, "Continue from <out_dir>/checkpoint.pt");
+  cmd->add_flag("--force", opts->force,
+                "Start even when the memory estimate says a step will not fit");
   cmd->add_option("--device", opts->device, "auto | cpu | cuda | cuda:N (overrides train.device)");
   cmd->add_option("--threads", opts->threads,
                   "Intra-op threads, 0 = all cores (overrides train.threads)");

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "relnet/util/file_kind.h"
+
 namespace relnet {
 namespace {
 
@@ -81,10 +83,8 @@ void read_exact(int fd, char* dst, int64_t bytes, const std::string& path,
 void read_records(const CifarFormat& format, const std::string& path, int64_t file_records,
                   int64_t count, int64_t offset, uint8_t* images, int64_t* labels,
                   std::vector<char>& buffer) {
+  require_data_file(path, format.title);
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    throw std::runtime_error(format.title + " file missing: '" + path + "'");
-  }
   const auto size = fs::file_size(path, ec);
   if (ec) {
     throw std::runtime_error(format.title + " file '" + path +

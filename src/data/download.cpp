@@ -122,6 +122,28 @@ std::string expected_md5(const DatasetSource& source, const DownloadOptions& opt
   return options.md5.empty() ? file.md5 : options.md5;
 }
 
+}  // namespace
+
+std::string why_incomplete(const std::string& folder,
+                           const std::vector<std::pair<std::string, int64_t>>& expected) {
+  for (const auto& [name, size] : expected) {
+    const fs::path p = fs::path(folder) / name;
+    std::error_code ec;
+    const fs::file_status own = fs::symlink_status(p, ec);
+    if (ec || !fs::exists(own)) return "'" + p.string() + "' is missing";
+    if (fs::is_symlink(own)) return "'" + p.string() + "' is a symbolic link";
+    if (!fs::is_regular_file(own)) return "'" + p.string() + "' is not a regular file";
+    const auto actual = fs::file_size(p, ec);
+    if (ec || static_cast<int64_t>(actual) != size) {
+      return "'" + p.string() + "' has " + std::to_string(ec ? 0 : actual) + " bytes, expected " +
+             std::to_string(size);
+    }
+  }
+  return "";
+}
+
+namespace {
+
 // Why `folder` is not an intact copy of the dataset ("" when it is).
 // (Unused in builds without downloading.)
 [[maybe_unused]] std::string why_not_intact(const fs::path& folder, const DatasetSource& source,
@@ -143,18 +165,7 @@ std::string expected_md5(const DatasetSource& source, const DownloadOptions& opt
       // fall through to the file checks
     }
   }
-  if (source.archive) {
-    for (const auto& [name, size] : source.expected_sizes) {
-      const fs::path p = folder / name;
-      if (!fs::is_regular_file(p, ec)) return "'" + p.string() + "' is missing";
-      const auto actual = fs::file_size(p, ec);
-      if (ec || static_cast<int64_t>(actual) != size) {
-        return "'" + p.string() + "' has " + std::to_string(actual) + " bytes, expected " +
-               std::to_string(size);
-      }
-    }
-    return "";
-  }
+  if (source.archive) return why_incomplete(folder, source.expected_sizes);
   for (const auto& f : source.files) {
     const fs::path p = folder / f.name;
     if (!fs::is_regular_file(p, ec)) return "'" + p.string() + "' is missing";
@@ -329,6 +340,38 @@ std::string fetch_url(const std::string& url, const std::string& path, int64_t t
   return t.md5.hex();
 }
 
+// Only regular files and folders are installed: a symbolic link (to
+// anything), a hard link, a device or a FIFO in a dataset archive is refused,
+// naming the entry.
+void refuse_special_entry(archive_entry* entry, const std::string& what, const std::string& name) {
+  std::string kind;
+  if (const char* target = archive_entry_hardlink(entry)) {
+    kind = std::string("a hard link to '") + target + "'";
+  } else {
+    switch (archive_entry_filetype(entry)) {
+      case AE_IFREG:
+      case AE_IFDIR:
+        return;
+      case AE_IFLNK: {
+        const char* target = archive_entry_symlink(entry);
+        kind = std::string("a symbolic link to '") + (target ? target : "") + "'";
+        break;
+      }
+      case AE_IFIFO:
+        kind = "a FIFO";
+        break;
+      case AE_IFCHR:
+      case AE_IFBLK:
+        kind = "a device";
+        break;
+      default:
+        kind = "not a regular file";
+    }
+  }
+  throw std::runtime_error(what + ": entry '" + name + "' is " + kind +
+                           "; only regular files are installed, nothing was installed");
+}
+
 void extract_archive(const std::string& archive_path, const std::string& dest) {
   std::unique_ptr<archive, int (*)(archive*)> in(archive_read_new(), archive_read_free);
   std::unique_ptr<archive, int (*)(archive*)> out(archive_write_disk_new(), archive_write_free);
@@ -364,14 +407,8 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
       throw std::runtime_error(what + ": entry '" + name + "' would be written outside '" + dest +
                                "'");
     }
+    refuse_special_entry(entry, what, name);
     archive_entry_set_pathname(entry, (root / name).string().c_str());
-    if (const char* link = archive_entry_hardlink(entry)) {
-      if (escapes(link)) {
-        throw std::runtime_error(what + ": entry '" + name + "' links to '" + link + "' outside '" +
-                                 dest + "'");
-      }
-      archive_entry_set_hardlink(entry, (root / link).string().c_str());
-    }
     if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
       throw std::runtime_error(what + ": cannot extract '" + name +
                                "': " + archive_error_string(out.get()));
@@ -461,6 +498,16 @@ DownloadResult download_dataset(const DownloadOptions& options, const DownloadPr
     if (!fs::is_directory(staged, ec)) {
       throw std::runtime_error("archive " + base + source.files[0].name + " does not contain '" +
                                source.folder + "/'; nothing was installed");
+    }
+    std::string incomplete = why_incomplete(staged.string(), source.expected_sizes);
+    // Named as inside the archive, not by the temporary folder.
+    const std::string prefix = "'" + staged.string() + "/";
+    if (incomplete.rfind(prefix, 0) == 0) {
+      incomplete = "'" + source.folder + "/" + incomplete.substr(prefix.size());
+    }
+    if (!incomplete.empty()) {
+      throw std::runtime_error("archive " + base + source.files[0].name + " is not a complete " +
+                               source.dataset + ": " + incomplete + "; nothing was installed");
     }
   } else {
     staged = tmp.path() / source.folder;

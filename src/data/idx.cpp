@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "relnet/util/file_kind.h"
+
 namespace relnet {
 namespace {
 
@@ -72,8 +74,8 @@ int64_t read_up_to(IdxFile& idx, uint8_t* dst, int64_t bytes) {
 // dimension count is the magic's low byte. `kind` ("images" or "labels")
 // appears in the bad-magic message.
 IdxFile open_idx(const std::string& path, uint32_t magic, const char* kind) {
+  require_data_file(path, "IDX");
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw std::runtime_error("IDX file missing: '" + path + "'");
   IdxFile idx{path,
               GzHandle(gzopen(path.c_str(), "rb")),
               static_cast<int64_t>(fs::file_size(path, ec)),
@@ -154,6 +156,21 @@ void read_items(IdxFile& idx, int64_t count, int64_t item_bytes,
   }
 }
 
+// After every item of the file was read: a gzip stream must end with its
+// trailer (CRC-32 and length), which zlib checks only when asked for more.
+// A stream cut before it reads as end of file with Z_BUF_ERROR.
+void check_complete(IdxFile& idx) {
+  uint8_t extra = 0;
+  if (read_up_to(idx, &extra, 1) > 0) return;  // trailing bytes: the items are all there
+  int errnum = Z_OK;
+  gzerror(idx.file.get(), &errnum);
+  if (errnum == Z_BUF_ERROR) {
+    throw std::runtime_error("IDX file '" + idx.path +
+                             "' is truncated: the gzip stream ends before its trailer (CRC-32 "
+                             "and length)");
+  }
+}
+
 // The first `n` images of an open image file as (n, channels, rows, cols)
 // uint8, the gray plane copied into every channel.
 torch::Tensor read_images(IdxFile& idx, int64_t n, int64_t channels) {
@@ -167,6 +184,7 @@ torch::Tensor read_images(IdxFile& idx, int64_t n, int64_t channels) {
       for (int64_t c = 0; c < channels; ++c)
         std::memcpy(out + ((first + i) * channels + c) * plane, data + i * plane, plane);
   });
+  if (n == idx.dims[0]) check_complete(idx);
   return images;
 }
 
@@ -178,6 +196,7 @@ torch::Tensor read_labels(IdxFile& idx, int64_t n) {
   read_items(idx, n, 1, [&](const uint8_t* data, int64_t first, int64_t items) {
     std::copy(data, data + items, out + first);
   });
+  if (n == idx.dims[0]) check_complete(idx);
   return labels;
 }
 
@@ -196,9 +215,9 @@ int64_t checked_count(const IdxFile& idx, int64_t limit, const char* kind) {
 std::string resolve(const std::string& root, const std::string& base) {
   const fs::path plain = fs::path(root) / base;
   const fs::path gz = fs::path(root) / (base + ".gz");
-  std::error_code ec;
-  if (fs::is_regular_file(gz, ec)) return gz.string();
-  if (fs::is_regular_file(plain, ec)) return plain.string();
+  // Whatever is there is taken (and, when not a file, named by open_idx).
+  if (path_occupied(gz.string())) return gz.string();
+  if (path_occupied(plain.string())) return plain.string();
   throw std::runtime_error("IDX file missing: neither '" + gz.string() + "' nor '" +
                            plain.string() + "' exists");
 }

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "relnet/util/file_kind.h"
+
 namespace relnet {
 namespace {
 
@@ -25,9 +27,8 @@ constexpr int64_t kPlane = kSide * kSide;
 constexpr int64_t kImageBytes = 3 * kPlane;  // 27,648
 
 int64_t file_bytes(const std::string& path) {
+  require_data_file(path, "STL-10");
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    throw std::runtime_error("STL-10 file missing: '" + path + "'");
   const auto size = fs::file_size(path, ec);
   if (ec)
     throw std::runtime_error("STL-10 file '" + path + "' could not be sized: " + ec.message());

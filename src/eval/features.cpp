@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "relnet/augment/pipeline.h"
+#include "relnet/train/finite.h"
 #include "relnet/util/runtime.h"
 
 namespace relnet {
@@ -19,6 +20,12 @@ EvalData load_eval_model(const EvalSource& src) {
     throw std::invalid_argument("--train-subset and --test-subset must be >= 0");
   }
   const Checkpoint ck = load_checkpoint(src.checkpoint);
+  // Every evaluation reads its model here: none runs on NaN or inf weights.
+  if (!src.random_init) {
+    require_finite_checkpoint(ck, src.checkpoint,
+                              "nothing can be evaluated on it; evaluate an earlier checkpoint "
+                              "(epoch_<E>.pt) or retrain with a lower train.lr");
+  }
   EvalData d;
   const std::string recorded_backbone = ck.meta.value("backbone", "");
   d.backbone_name = src.backbone.empty() ? recorded_backbone : src.backbone;

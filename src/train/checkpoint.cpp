@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "relnet/train/finite.h"
+#include "relnet/train/pickle_compat.h"
 #include "relnet/util/fs.h"
 
 namespace relnet {
@@ -294,6 +296,12 @@ const StateDict* Checkpoint::module(const std::string& key) const {
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  const std::string nonfinite = first_nonfinite_tensor(checkpoint);
+  if (!nonfinite.empty()) {
+    throw std::runtime_error("refusing to write checkpoint '" + path +
+                             "': it would hold non-finite values (" + nonfinite +
+                             "); the file on disk was left as it was");
+  }
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
   root.insert("backbone", tensor_dict(checkpoint.backbone));
   for (const auto& [key, dict] : checkpoint.modules) {
@@ -310,6 +318,29 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
+namespace {
+
+// The root object of a checkpoint file. A file Python's torch.save wrote
+// (a checkpoint.pt loaded and saved again, unchanged) may use pickle opcodes
+// LibTorch 1.13 lacks: when LibTorch refuses it, it is read again with those
+// opcodes rewritten (train/pickle_compat.h). Throws LibTorch's first error.
+c10::IValue unpickle(const std::vector<char>& bytes) {
+  try {
+    return torch::pickle_load(bytes);
+  } catch (const std::exception&) {
+    const auto rewritten = rewrite_python_checkpoint(bytes);
+    if (!rewritten) throw;
+    try {
+      return torch::pickle_load(*rewritten);
+    } catch (const std::exception&) {
+      // Not what the rewrite can mend: report the file's own error.
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
 Checkpoint load_checkpoint(const std::string& path) {
   if (!std::filesystem::exists(path)) {
     throw std::runtime_error("checkpoint '" + path + "' does not exist");
@@ -325,7 +356,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   c10::IValue root;
   try {
-    root = torch::pickle_load(bytes);
+    root = unpickle(bytes);
   } catch (const std::exception& e) {
     std::string reason = e.what();
     reason = reason.substr(0, reason.find('\n'));

@@ -20,6 +20,9 @@
 #include "relnet/train/checkpoint.h"
 #include "relnet/train/curves.h"
 #include "relnet/train/distributed.h"
+#include "relnet/train/finite.h"
+#include "relnet/train/memory.h"
+#include "relnet/train/run_cleanup.h"
 #include "relnet/train/step.h"
 #include "relnet/util/fs.h"
 #include "relnet/util/logging.h"
@@ -140,10 +143,12 @@ namespace {
 // part a short function. Rank 0 alone writes the run directory.
 class Trainer {
  public:
-  Trainer(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor)
+  Trainer(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor,
+          bool force)
       : config_(config),
         tc_(config.train),
         resume_(resume),
+        force_(force),
         group_(group),
         monitor_(monitor),
         rank_(group ? group->rank() : 0),
@@ -159,6 +164,7 @@ class Trainer {
   void load_data();
   void build_model();
   void restore();
+  void check_memory() const;
   void start_writing();
   bool run_epoch(int64_t epoch);  // false when interrupted
   bool take_step(const ViewBatch& batch, int64_t epoch, int64_t step, double wait_s);
@@ -170,12 +176,12 @@ class Trainer {
   Checkpoint full_checkpoint(const json& meta) const;
   void save(int64_t epoch, int64_t step_in_epoch);
   json rank_hashes();
-  [[noreturn]] void fail_nonfinite(double loss, int64_t epoch, int64_t step,
+  [[noreturn]] void fail_nonfinite(const std::string& what, int64_t epoch, int64_t step,
                                    int64_t global_step) const;
 
   const Config& config_;
   const TrainConfig& tc_;
-  const bool resume_;
+  const bool resume_, force_;
   ProcessGroup* group_;
   EpochMonitor* monitor_;
   const int rank_, world_;
@@ -225,11 +231,18 @@ TrainSummary Trainer::run() {
     throw std::runtime_error("--resume: no checkpoint at '" + checkpoint_path_ +
                              "' (train once without --resume first)");
   }
-  if (writer_) ensure_directory(dir_);
+  if (writer_) {
+    ensure_directory(dir_);
+    // A process killed while saving leaves its temporary beside the file.
+    for (const auto& path : remove_stale_temporaries(dir_)) {
+      spdlog::info("removed '{}', left by an interrupted save", path);
+    }
+  }
   start_runtime();
   load_data();
   build_model();
   if (resume_) restore();
+  check_memory();
   if (group_) {
     group_->broadcast(state_);  // every rank starts from rank 0's weights and buffers
     spdlog::info("{} ranks joined; parameters broadcast from rank 0", world_);
@@ -347,6 +360,9 @@ void Trainer::restore() {
     throw std::runtime_error("--resume: '" + checkpoint_path_ + "' was trained with method '" +
                              saved_method + "', the config asks for '" + method_->name() + "'");
   }
+  require_finite_checkpoint(ck, checkpoint_path_,
+                            "it cannot be resumed; resume from an earlier epoch_<E>.pt copied to "
+                            "checkpoint.pt, or restart");
   load_state_dict(*backbone_, ck.backbone, what + " (backbone)");
   for (const auto& [key, module] : method_->modules()) {
     const StateDict* saved = ck.module(key);
@@ -368,10 +384,62 @@ void Trainer::restore() {
                start_epoch_ + 1, start_step_, global_step_);
 }
 
+// Refuses, before the first step, a configuration whose step would not fit
+// in the memory left (unless forced): the estimate of train/memory.h.
+void Trainer::check_memory() const {
+  StepShape shape;
+  shape.backbone = config_.model.backbone;
+  shape.fused = config_.model.fused;
+  shape.device = device_;
+  shape.method = method_->name();
+  shape.views = method_->views_per_image();
+  shape.inputs = method_->inputs_per_image();
+  shape.batch_size = B_;
+  shape.side = data_.side();
+  shape.feature_size = backbone_->feature_size();
+  shape.head_hidden = config_.model.head_hidden;
+  shape.pairs_matrix = config_.model.pairs_matrix;
+  for (const auto& p : state_) {
+    if (p.requires_grad()) shape.parameters += p.numel();
+  }
+  shape.optimizer_slots = dynamic_cast<torch::optim::SGD*>(optimizer_.get()) ? 1 : 2;
+  shape.prefetch = workers_ > 0 ? config_.data.prefetch : 0;
+  const StepMemory need = estimate_step_memory(shape);
+  const AvailableMemory available = available_memory(device_);
+  // Ranks on one machine share its memory (and, on one GPU, the GPU's).
+  const int64_t processes = device_.is_cuda() ? 1 : local_world_size();
+  // The weights are resident already: the peak is what the process holds
+  // now plus the rest of the step (compared with the measured peak RSS in
+  // docs/PERFORMANCE.md).
+  const int64_t resident = resident_bytes();
+  spdlog::info(
+      "memory: a step needs about {} (activations {}, method {}); {} available ({}){}",
+      format_bytes(need.total()), format_bytes(need.activations), format_bytes(need.method),
+      available.bytes < 0 ? std::string("unknown") : format_bytes(available.bytes),
+      available.bytes < 0 ? std::string("not readable") : available.source,
+      device_.is_cpu() && resident > 0 ? fmt::format("; expected peak RSS {} MiB",
+                                                     (resident + need.total() - need.weights) >> 20)
+                                       : std::string());
+  const std::string refusal = memory_refusal(need, processes, available, shape);
+  if (refusal.empty()) return;
+  if (!force_) throw std::runtime_error(refusal);
+  spdlog::warn("--force: starting although {}", refusal);
+}
+
 void Trainer::start_writing() {
   if (!writer_) return;
   write_file_atomic(dir_ + "/config.json", config_to_json(config_).dump(2) + "\n");
-  metrics_.emplace(dir_ + "/metrics.jsonl", /*append=*/resume_);
+  // Steps logged after the checkpoint was saved are redone now: their
+  // records go, so every epoch and step appears once.
+  const std::string metrics_path = dir_ + "/metrics.jsonl";
+  if (resume_) {
+    const int64_t dropped = drop_metrics_after(metrics_path, start_epoch_, start_step_);
+    if (dropped > 0) {
+      spdlog::info("dropped {} record(s) of '{}' past the checkpoint (redone now)", dropped,
+                   metrics_path);
+    }
+  }
+  metrics_.emplace(metrics_path, /*append=*/resume_);
 }
 
 // One epoch from its first (or resumed) step; false when interrupted
@@ -449,7 +517,9 @@ bool Trainer::take_step(const ViewBatch& batch, int64_t epoch, int64_t step, dou
     for (auto& v : sums) v /= world_;
     values = sums;
   }
-  if (!std::isfinite(values[0])) fail_nonfinite(values[0], epoch, step, global_step_);
+  if (!std::isfinite(values[0])) {
+    fail_nonfinite("loss became " + std::to_string(values[0]), epoch, step, global_step_);
+  }
   optimizer_->step();
   epoch_window_.add(values.data(), inputs_per_step_, wait_s);
   log_window_.add(values.data(), inputs_per_step_, wait_s);
@@ -466,7 +536,8 @@ void Trainer::flush_pending() {
   for (size_t i = 0; i < pending_.size(); ++i) {
     const double* r = all.data_ptr<double>() + static_cast<int64_t>(i) * width;
     if (!std::isfinite(r[0])) {
-      fail_nonfinite(r[0], pending_[i].epoch, pending_[i].step, pending_[i].global_step);
+      fail_nonfinite("loss became " + std::to_string(r[0]), pending_[i].epoch, pending_[i].step,
+                     pending_[i].global_step);
     }
     epoch_window_.add(r, inputs_per_step_, pending_[i].wait_s);
     log_window_.add(r, inputs_per_step_, pending_[i].wait_s);
@@ -562,6 +633,14 @@ void Trainer::save(int64_t epoch, int64_t step_in_epoch) {
   const json meta = checkpoint_meta(config_, backbone_->feature_size(), data_.side(), epoch,
                                     step_in_epoch, global_step_);
   const Checkpoint full = full_checkpoint(meta);
+  // A finite loss does not make finite weights: an optimizer step can still
+  // leave a weight or its state at inf/NaN. Such a model is never saved.
+  const std::string nonfinite = first_nonfinite_tensor(full);
+  if (!nonfinite.empty()) {
+    fail_nonfinite("the model became non-finite (" + nonfinite + ")",
+                   step_in_epoch > 0 ? epoch : epoch - 1,
+                   step_in_epoch > 0 ? step_in_epoch - 1 : steps_per_epoch_ - 1, global_step_ - 1);
+  }
   save_checkpoint(checkpoint_path_, full);
   Checkpoint slim;
   slim.backbone = full.backbone;
@@ -583,7 +662,8 @@ json Trainer::rank_hashes() {
   return out;
 }
 
-void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t global_step) const {
+void Trainer::fail_nonfinite(const std::string& what, int64_t epoch, int64_t step,
+                             int64_t global_step) const {
   std::string last_good = "no checkpoint has been saved yet: lower train.lr and restart";
   if (std::filesystem::exists(checkpoint_path_)) {
     try {
@@ -595,16 +675,17 @@ void Trainer::fail_nonfinite(double loss, int64_t epoch, int64_t step, int64_t g
       last_good = "'" + checkpoint_path_ + "' is not readable: lower train.lr and restart";
     }
   }
-  throw std::runtime_error("loss became " + std::to_string(loss) + " at epoch " +
-                           std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                           " (global step " + std::to_string(global_step + 1) +
-                           "); nothing of this step was saved; " + last_good);
+  throw std::runtime_error(what + " at epoch " + std::to_string(epoch + 1) + ", step " +
+                           std::to_string(step + 1) + " (global step " +
+                           std::to_string(global_step + 1) + "); nothing of this step was saved; " +
+                           last_good);
 }
 
 }  // namespace
 
-TrainSummary train(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor) {
-  return Trainer(config, resume, group, monitor).run();
+TrainSummary train(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor,
+                   bool force) {
+  return Trainer(config, resume, group, monitor, force).run();
 }
 
 }  // namespace relnet

@@ -6,17 +6,26 @@ source "$(dirname "$0")/common.bash"
 PY=/usr/bin/python3
 serve="$SCRATCH/serve"
 mkdir -p "$serve/mirror"
-# A small archive shaped like cifar-10-binary.tar.gz (a folder of batch files).
-$PY - "$serve/mirror/cifar-10-binary.tar.gz" <<'PY'
-import io, sys, tarfile
-with tarfile.open(sys.argv[1], "w:gz") as tar:
-    for name in ["data_batch_1.bin", "test_batch.bin", "batches.meta.txt"]:
-        data = (name * 100).encode()
-        info = tarfile.TarInfo("cifar-10-batches-bin/" + name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+# An archive shaped like cifar-10-binary.tar.gz: every batch file at its
+# official size (zeros, so it compresses to little), data_batch_1.bin
+# starting with a recognisable text. And a partial one without most files.
+$PY - "$serve/mirror/cifar-10-binary.tar.gz" "$serve/partial/cifar-10-binary.tar.gz" <<'PY'
+import io, os, sys, tarfile
+def write(path, names):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name, size in names:
+            head = (name * 100).encode()
+            data = head + bytes(size - len(head)) if size else head
+            info = tarfile.TarInfo("cifar-10-batches-bin/" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+full = [("data_batch_%d.bin" % i, 30730000) for i in range(1, 6)] + [("test_batch.bin", 30730000)]
+write(sys.argv[1], full + [("batches.meta.txt", 0)])
+write(sys.argv[2], [("data_batch_1.bin", 0), ("test_batch.bin", 0), ("batches.meta.txt", 0)])
 PY
 md5=$(md5sum "$serve/mirror/cifar-10-binary.tar.gz" | cut -d' ' -f1)
+partial_md5=$(md5sum "$serve/partial/cifar-10-binary.tar.gz" | cut -d' ' -f1)
 cp "$serve/mirror/cifar-10-binary.tar.gz" "$serve/"   # also served at /cut/...
 
 $PY "$RELNET_SOURCE_DIR/tests/python/http_server.py" "$serve" > "$SCRATCH/port" &
@@ -55,11 +64,17 @@ expect_fail 1 "download of $base/cut/cifar-10-binary.tar.gz was cut off after" -
   "$RELNET_BIN" download cifar10 --root "$SCRATCH/d4" --url "$base/cut" --md5 "$md5"
 no_leftovers "$SCRATCH/d4"
 
+# An archive without the dataset's files is not a download.
+expect_fail 1 "is not a complete cifar10: 'cifar-10-batches-bin/data_batch_1.bin' has 1600 bytes, expected 30730000; nothing was installed" -- \
+  "$RELNET_BIN" download cifar10 --root "$SCRATCH/d6" --url "$base/partial" --md5 "$partial_md5"
+no_leftovers "$SCRATCH/d6"
+
 # Success: verified, extracted, in place, temporary files gone.
 "$RELNET_BIN" download cifar10 --root "$SCRATCH/ok" --url "$base/mirror" --md5 "$md5" 2>&1 | tee "$SCRATCH/out"
 grep -qF "MD5 $md5 verified" "$SCRATCH/out" || fail "no verification line"
-cmp <(printf 'data_batch_1.bin%.0s' $(seq 100)) "$SCRATCH/ok/cifar-10-batches-bin/data_batch_1.bin" \
+cmp <(printf 'data_batch_1.bin%.0s' $(seq 100)) <(head -c 1600 "$SCRATCH/ok/cifar-10-batches-bin/data_batch_1.bin") \
   || fail "extracted file differs"
+[ "$(stat -c %s "$SCRATCH/ok/cifar-10-batches-bin/test_batch.bin")" = 30730000 ] || fail "wrong size"
 [ -s "$SCRATCH/ok/cifar-10-batches-bin/.relnet-download.json" ] || fail "no download record"
 if compgen -G "$SCRATCH/ok/.relnet-download-*" >/dev/null; then fail "temporary files left"; fi
 

@@ -93,8 +93,8 @@ expect_fail 1 "has no relnet metadata naming its backbone (saved by PyTorch?): p
 "$RELNET_BIN" knn --checkpoint "$SCRATCH/py.pt" --backbone conv4 --dataset cifar10 --data-root "$data" \
   "${subsets[@]}" --k 20 --out "$SCRATCH/py_knn.json"
 grep -q '"test_accuracy"' "$SCRATCH/py_knn.json" || fail "no kNN result for the PyTorch file"
-expect_fail 1 "holds a one-entry dict saved by Python, which this LibTorch cannot unpickle; save it with a second entry" -- \
-  "$RELNET_BIN" inspect "$SCRATCH/one_entry.pt"
+# A one-entry dict (Python's SETITEM opcode, which LibTorch 1.13 lacks) is read.
+"$RELNET_BIN" inspect "$SCRATCH/one_entry.pt" >/dev/null || fail "one-entry dict not read"
 expect_fail 1 "was saved as a Python OrderedDict (what state_dict() returns), which LibTorch cannot read; save dict(model.state_dict()) instead" -- \
   "$RELNET_BIN" knn --checkpoint "$SCRATCH/ordered.pt" --backbone conv4 --dataset cifar10 --data-root "$data"
 expect_fail 1 "is a legacy (pre-1.6, non-zip) torch.save file" -- \

@@ -86,9 +86,17 @@ std::string md5_file(const std::string& path);
 // MD5 of bytes, lowercase hex.
 std::string md5_hex(const void* data, size_t size);
 
-// Extracts a .tar/.tar.gz archive into `dest` (which must exist). Entries
-// with absolute paths, ".." or links leaving `dest` are refused. Throws
+// Extracts a .tar/.tar.gz archive into `dest` (which must exist). Only
+// regular files and folders are extracted: entries with absolute paths or
+// "..", symbolic and hard links, devices and FIFOs are refused. Throws
 // std::runtime_error naming the archive and the entry.
 void extract_archive(const std::string& archive, const std::string& dest);
+
+// Why `folder` does not hold every one of `expected` (name, size in bytes)
+// as a regular file (not a link) of that size: "'<path>' is missing", "'<path>'
+// is a symbolic link", "'<path>' has 12 bytes, expected 30730000"; "" when
+// it does. A download is installed only when this is "".
+std::string why_incomplete(const std::string& folder,
+                           const std::vector<std::pair<std::string, int64_t>>& expected);
 
 }  // namespace relnet

@@ -15,8 +15,10 @@ namespace relnet {
 
 // Reads an IDX image file: returns (N, rows, cols) uint8, keeping the first
 // `limit` images when limit > 0. Throws std::runtime_error naming the file on
-// a missing file, bad magic, fewer bytes than the header announces, or a
-// `limit` above the file's image count.
+// a missing file (or a directory, FIFO, link loop in its place), bad magic,
+// fewer bytes than the header announces, a gzip stream cut before its
+// trailer (checked when every image is read), or a `limit` above the file's
+// image count.
 torch::Tensor read_idx_images(const std::string& path, int64_t limit = 0);
 
 // Reads an IDX label file: returns (N) int64, first `limit` when limit > 0.

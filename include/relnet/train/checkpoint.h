@@ -67,7 +67,8 @@ struct Checkpoint {
 };
 
 // Writes atomically (temporary file + rename). Throws std::runtime_error
-// naming the path on failure; an existing file is left intact.
+// naming the path on failure, and before writing anything when a tensor is
+// not finite (train/finite.h); an existing file is left intact.
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 // Reads a file written by save_checkpoint or by Python

@@ -49,16 +49,22 @@ struct TrainSummary {
 // training described by `config`, with the method config.method names. Writes into run_dir(config):
 // config.json, metrics.jsonl, checkpoint.pt, backbone.pt. Throws
 // std::invalid_argument / std::runtime_error with a message naming the file,
-// key or value at fault (bad data, non-finite loss, unwritable folder).
+// key or value at fault (bad data, a non-finite loss or model, unwritable
+// folder). Before the first step the memory a step needs is estimated
+// (train/memory.h); a configuration that would not fit is refused unless
+// `force`. On start and resume, stale temporaries of interrupted saves are
+// removed, and on resume metrics.jsonl records past the checkpoint are
+// dropped (train/run_cleanup.h).
 //
 // With a process group (data parallelism, train/distributed.h) every rank
 // calls train() with the same config: each trains on its shard of every
 // epoch, gradients are averaged before each optimizer step, and rank 0 alone
 // writes the run directory. Collectives that fail or time out throw on every
 // surviving rank. A `monitor` (optional; rank 0's alone is used) measures the
-// backbone every config.train.monitor_every epochs.
+// backbone every config.train.monitor_every epochs. `force` starts even when
+// the step's memory estimate exceeds the memory available (train/memory.h).
 TrainSummary train(const Config& config, bool resume, ProcessGroup* group = nullptr,
-                   EpochMonitor* monitor = nullptr);
+                   EpochMonitor* monitor = nullptr, bool force = false);
 
 // The epoch_<E>.pt files in `dir` (train.epoch_checkpoints) as (E, path),
 // oldest first; other files are ignored.
