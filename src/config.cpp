@@ -11,6 +11,7 @@
 
 #include "relnet/data/dataset.h"
 #include "relnet/models/backbone.h"
+#include "relnet/util/json.h"
 
 namespace relnet {
 namespace {
@@ -387,9 +388,11 @@ Config load_config(const std::string& path) {
   if (!in) throw std::runtime_error("cannot open config file '" + path + "'");
   json j;
   try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
+    j = parse_json(in);
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw std::runtime_error("config file '" + path + "' is not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw std::runtime_error("config file '" + path + "' is " + e.what());
   }
   if (j.is_object() && !j.contains("name")) {
     j["name"] = std::filesystem::path(path).stem().string();
@@ -471,6 +474,19 @@ json config_to_json(const Config& c) {
 
 namespace {
 
+// A --set value that is not JSON, taken as a string (train.device=cpu). It
+// must be UTF-8, as JSON strings are: printing it in a message or a saved
+// config would throw otherwise.
+json bare_string(const std::string& path, const std::string& text) {
+  json value = text;
+  try {
+    value.dump();
+  } catch (const json::type_error&) {
+    throw std::invalid_argument("override of " + path + ": the value is not valid UTF-8 text");
+  }
+  return value;
+}
+
 // The JSON merge patch of one "section.key=value" assignment.
 json override_patch(const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -481,9 +497,13 @@ json override_patch(const std::string& assignment) {
   const std::string text = assignment.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text);
+    value = parse_json(text);
   } catch (const json::parse_error&) {
-    value = text;  // bare strings: --set train.device=cpu
+    value = bare_string(path, text);
+  } catch (const json::exception& e) {  // out_of_range: a number beyond a double (1e999)
+    throw std::invalid_argument("override of " + path + ": " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw std::invalid_argument("override of " + path + ": the value is " + e.what());
   }
   json patch = json::object();
   const auto dot = path.find('.');
