@@ -108,7 +108,7 @@ TEST(CheckpointTest, APickleLengthPastTheEndIsRefusedBeforeAllocating) {
   save_checkpoint(dir / "good.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}, {}});
   auto bytes = read_file(dir / "good.pt");
   // BINUNICODE 'X', length 8, "backbone": announce 0xfb000008 bytes instead.
-  const std::string key = std::string("X\x08\x00\x00\x00backbone", 13);
+  const std::string key = std::string("X\x08\x00\x00\x00", 5) + "backbone";
   const auto at = std::search(bytes.begin(), bytes.end(), key.begin(), key.end());
   ASSERT_NE(at, bytes.end());
   *(at + 4) = static_cast<char>(0xfb);
