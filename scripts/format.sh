@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Formats relnet's C++ sources (include/, src/, tests/) with the checked-in
+# Formats relnet's C++ sources (include/, src/, tests/, fuzz/) with the checked-in
 # .clang-format, using Debian 12's clang-format (14).
 #
 # usage: scripts/format.sh           rewrite every file that differs
@@ -12,7 +12,7 @@ if ! command -v "$CLANG_FORMAT" >/dev/null; then
   echo "format: $CLANG_FORMAT not found (apt-get install clang-format; scripts/setup.sh does it)" >&2
   exit 2
 fi
-mapfile -t files < <(git ls-files 'include/*.h' 'src/*.h' 'src/*.cpp' 'tests/*.h' 'tests/*.cpp')
+mapfile -t files < <(git ls-files 'include/*.h' 'src/*.h' 'src/*.cpp' 'tests/*.h' 'tests/*.cpp' 'fuzz/*.h' 'fuzz/*.cpp')
 if [ "${1:-}" = "--check" ]; then
   differ=()
   for f in "${files[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, with apt only, what relnet needs to build, test and run its
 # quickstart on Debian 12. Idempotent: installs only what is missing and says
-# what it did. Run as root (or with sudo).
+# what it did. Run as root (or with sudo). With --fuzz it also installs clang
+# and its runtime libraries (libFuzzer, the sanitizers) for scripts/fuzz.sh.
 set -euo pipefail
 
 PACKAGES=(
@@ -16,6 +17,9 @@ PACKAGES=(
   dataset-fashion-mnist   # real images for the quickstart
   clang-format            # the source format the test suite checks (scripts/format.sh)
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)  # scripts/fuzz.sh: clang, libFuzzer, ASan and UBSan
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

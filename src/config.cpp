@@ -11,6 +11,7 @@
 
 #include "relnet/data/dataset.h"
 #include "relnet/models/backbone.h"
+#include "relnet/util/json.h"
 
 namespace relnet {
 namespace {
@@ -449,9 +450,11 @@ json parse_config_file(std::istream& in, const std::string& path) {
     return true;
   };
   try {
-    return json::parse(in, track);
+    return parse_json(in, track);
   } catch (const json::parse_error& e) {
     throw std::runtime_error("config file '" + path + "' is not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw std::runtime_error("config file '" + path + "' is " + e.what());
   } catch (const json::out_of_range& e) {
     std::string key;
     for (const auto& k : keys) key += (key.empty() ? "" : ".") + k;
@@ -551,6 +554,19 @@ json config_to_json(const Config& c) {
 
 namespace {
 
+// A --set value that is not JSON, taken as a string (train.device=cpu). It
+// must be UTF-8, as JSON strings are: printing it in a message or a saved
+// config would throw otherwise.
+json bare_string(const std::string& path, const std::string& text) {
+  json value = text;
+  try {
+    value.dump();
+  } catch (const json::type_error&) {
+    throw std::invalid_argument("override of " + path + ": the value is not valid UTF-8 text");
+  }
+  return value;
+}
+
 // The JSON merge patch of one "section.key=value" assignment.
 json override_patch(const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -562,12 +578,14 @@ json override_patch(const std::string& assignment) {
   const std::string text = assignment.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text);
+    value = parse_json(text);
   } catch (const json::parse_error&) {
-    value = text;  // bare strings: --set train.device=cpu
+    value = bare_string(path, text);  // bare strings: --set train.device=cpu
   } catch (const json::out_of_range& e) {
     throw std::invalid_argument("--set " + shorten(path) + ": " + overflowing_number(e.what()) +
                                 " is out of range (larger than any double)");
+  } catch (const JsonTooDeep& e) {
+    throw std::invalid_argument("override of " + path + ": the value is " + e.what());
   }
   json patch = json::object();
   const auto dot = path.find('.');

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +96,52 @@ TEST(CheckpointTest, TruncatedOrMissingFileIsReportedWithItsPath) {
   EXPECT_NE(msg.find("truncated or corrupt"), std::string::npos) << msg;
   EXPECT_EQ(error_of([&] { load_checkpoint(dir / "none.pt"); }),
             "checkpoint '" + (dir / "none.pt") + "' does not exist");
+}
+
+// A string whose announced length runs past the file made LibTorch's
+// unpickler allocate and zero that length first: 4 GB for a 1 KB file. The
+// loader checks the pickle's lengths before unpickling (fuzz target
+// checkpoint).
+TEST(CheckpointTest, APickleLengthPastTheEndIsRefusedBeforeAllocating) {
+  TempDir dir("ckpt_len");
+  Conv4 net;
+  save_checkpoint(dir / "good.pt", Checkpoint{state_dict(*net), {}, std::nullopt, {}, {}});
+  auto bytes = read_file(dir / "good.pt");
+  // BINUNICODE 'X', length 8, "backbone": announce 0xfb000008 bytes instead.
+  const std::string key = std::string("X\x08\x00\x00\x00", 5) + "backbone";
+  const auto at = std::search(bytes.begin(), bytes.end(), key.begin(), key.end());
+  ASSERT_NE(at, bytes.end());
+  *(at + 4) = static_cast<char>(0xfb);
+  write_file_atomic(dir / "long.pt", bytes.data(), bytes.size());
+  const std::string msg = error_of([&] { load_checkpoint(dir / "long.pt"); });
+  EXPECT_NE(msg.find("checkpoint '" + (dir / "long.pt") + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("its pickle announces 4211081224 bytes"), std::string::npos) << msg;
+}
+
+// Optimizer state of the wrong types used to escape as LibTorch's internal
+// assertion (c10::Error), and a NaN step reached a float-to-integer
+// conversion that is undefined behaviour (fuzz target checkpoint).
+TEST(CheckpointTest, MalformedOptimizerStateIsRefusedNamingTheFile) {
+  Conv4 net;
+  torch::optim::Adam opt(net->parameters());
+  const auto param = net->parameters()[0];
+  const auto state = [&](c10::IValue entry) {
+    c10::impl::GenericDict per_param(c10::IntType::get(), c10::AnyType::get());
+    per_param.insert(int64_t{0}, std::move(entry));
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+    dict.insert("state", per_param);
+    return c10::IValue(dict);
+  };
+  c10::impl::GenericDict nan_step(c10::StringType::get(), c10::AnyType::get());
+  nan_step.insert("exp_avg", torch::zeros_like(param));
+  nan_step.insert("exp_avg_sq", torch::zeros_like(param));
+  nan_step.insert("step", torch::tensor(std::nan("")));
+  EXPECT_EQ(error_of([&] { optimizer_state_from_ivalue(opt, state(nan_step), "c.pt"); }),
+            "c.pt: optimizer state unreadable: parameter 0 has step nan");
+  const std::string msg =
+      error_of([&] { optimizer_state_from_ivalue(opt, state(c10::IValue("text")), "c.pt"); });
+  EXPECT_EQ(msg.rfind("c.pt: optimizer state unreadable: ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
 
 // A full disk, simulated with a file-size limit (which binds root too, unlike

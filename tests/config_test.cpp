@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "relnet/util/json.h"
 #include "test_util.h"
 
 namespace relnet {
@@ -171,6 +172,62 @@ TEST(ConfigTest, LoadConfigNamesTheFile) {
   }
   EXPECT_THROW(load_config((dir / "missing.json").string()), std::runtime_error);
   std::filesystem::remove_all(dir);
+}
+
+// A config nested tens of thousands of levels deep overflowed the stack
+// while the error message printed the value: it is refused while parsed,
+// with one line naming the file and the limit.
+TEST(ConfigTest, RefusesDeepNestingNamingTheFileAndTheDepth) {
+  testing::TempDir dir("config");
+  const int levels = 200000;
+  const std::vector<std::pair<std::string, std::string>> texts = {
+      {"arrays.json", std::string(levels, '[') + std::string(levels, ']')},
+      {"section.json", R"({"data": )" + std::string(levels, '[') + std::string(levels, ']') + "}"},
+      {"objects.json", [&] {
+         std::string t;
+         for (int i = 0; i < levels; ++i) t += R"({"a":)";
+         return t + "1" + std::string(levels, '}');
+       }()}};
+  for (const auto& [name, text] : texts) {
+    const std::string path = dir / name;
+    { std::ofstream(path) << text; }
+    const std::string error = relnet::testing::error_of([&] { load_config(path); });
+    EXPECT_EQ(error, "config file '" + path + "' is nested deeper than " +
+                         std::to_string(kMaxJsonDepth) + " levels of arrays and objects");
+  }
+  // As deep as the limit is fine as JSON (and then refused as a config).
+  const std::string path = dir / "limit.json";
+  {
+    std::ofstream(path) << R"({"data": {"mean": )" + std::string(kMaxJsonDepth - 2, '[') +
+                               std::string(kMaxJsonDepth - 2, ']') + "}}";
+  }
+  EXPECT_NE(relnet::testing::error_of([&] { load_config(path); }).find("data.mean must be"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, RefusesADeeplyNestedOverrideNamingTheKey) {
+  Config c;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(c, {"data.mean=" + deep}); }),
+            "override of data.mean: the value is nested deeper than " +
+                std::to_string(kMaxJsonDepth) + " levels of arrays and objects");
+}
+
+// A --set value that is not JSON is taken as a string; bytes that are not
+// UTF-8 used to escape as the JSON library's type_error when a message or
+// the saved config printed them.
+TEST(ConfigTest, RefusesAnOverrideThatIsNotUtf8NamingTheKey) {
+  Config c;
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(c, {"data.root=caf\xe9"}); }),
+            "override of data.root: the value is not valid UTF-8 text");
+  EXPECT_EQ(relnet::testing::error_of([&] { apply_overrides(c, {"data.mean=[0.5,0\x8c.5]"}); }),
+            "override of data.mean: the value is not valid UTF-8 text");
+  EXPECT_EQ(relnet::testing::error_of([&] {
+              apply_overrides(c, {"train.lr=1e999"});
+            }).rfind("--set train.lr: ", 0),
+            0u);
+  apply_overrides(c, {"data.root=caf\xc3\xa9"});
+  EXPECT_EQ(c.data.root, "caf\xc3\xa9");
 }
 
 // Every key config_to_json writes is in the schema, in the same order, with

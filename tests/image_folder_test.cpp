@@ -165,6 +165,13 @@ TEST(ImageFolderTest, BadAnnotationLinesAreNamed) {
   write_text(path, "just-one-field\n");
   EXPECT_EQ(error_of([&] { index_image_folder(root.str(), Split::kTest); }),
             "'" + path + "' line 1: expected '<file><TAB><class>...', got 'just-one-field'");
+  // A file name only: an annotation may not point outside val/images.
+  for (const std::string file : {"../../secret.png", "/etc/passwd", "sub/x.png", ".."}) {
+    write_text(path, "val_0.JPEG\tn01443537\n" + file + "\tn01443537\t0\t1\t2\t3\n");
+    EXPECT_EQ(error_of([&] { index_image_folder(root.str(), Split::kTest); }),
+              "'" + path + "' line 2: '" + file + "' is not a file name inside '" +
+                  (std::filesystem::path(root.str()) / "val" / "images").string() + "'");
+  }
 }
 
 TEST(ImageFolderTest, TestClassFoldersMustBeTrainClasses) {

@@ -3,8 +3,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "relnet/util/fs.h"
+#include "relnet/util/json.h"
 #include "relnet/util/metrics.h"
 #include "relnet/util/rng.h"
 #include "test_util.h"
@@ -92,6 +94,26 @@ TEST(FsTest, MappedFileSeesTheBytesAndRefusesWhatIsNotAFile) {
   EXPECT_NE(
       relnet::testing::error_of([&] { MappedFile::open(dir / "none"); }).find("cannot open '"),
       std::string::npos);
+}
+
+// JSON from outside is parsed with a bound on its nesting: as deep as
+// kMaxJsonDepth parses, one level more is refused before anything recursive
+// (printing, comparing) touches it; malformed text still throws parse_error.
+TEST(JsonTest, ParsesUpToTheDepthBoundAndRefusesBeyondIt) {
+  const auto nested = [](int levels) {
+    return std::string(levels, '[') + std::string(levels, ']');
+  };
+  EXPECT_EQ(parse_json(nested(kMaxJsonDepth)).dump(), nested(kMaxJsonDepth));
+  std::istringstream in(R"({"a": [1, {"b": null}]})");
+  EXPECT_EQ(parse_json(in).dump(), R"({"a":[1,{"b":null}]})");
+  EXPECT_THROW(parse_json(nested(kMaxJsonDepth + 1)), JsonTooDeep);
+  EXPECT_THROW(parse_json(nested(1000000)), JsonTooDeep);
+  std::string objects;
+  for (int i = 0; i <= kMaxJsonDepth; ++i) objects += R"({"k":)";
+  objects += "0" + std::string(kMaxJsonDepth + 1, '}');
+  EXPECT_THROW(parse_json(objects), JsonTooDeep);
+  EXPECT_THROW(parse_json("[1,"), nlohmann::json::parse_error);
+  EXPECT_THROW(parse_json("1e999"), nlohmann::json::out_of_range);
 }
 
 TEST(MetricsTest, WritesOneJsonObjectPerLine) {

@@ -186,6 +186,15 @@ std::vector<std::pair<std::string, int64_t>> cifar10_sizes() {
   return out;
 }
 
+#ifdef RELNET_WITH_DOWNLOAD
+// libarchive's message for `a`; it has none after some failures, and a
+// null pointer must not reach std::string.
+std::string archive_message(archive* a) {
+  const char* text = archive_error_string(a);
+  return text ? text : "unknown libarchive error";
+}
+#endif
+
 }  // namespace
 
 bool download_available() {
@@ -385,7 +394,7 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
   const fs::path root = fs::absolute(dest).lexically_normal();
   const std::string what = "archive '" + archive_path + "'";
   if (archive_read_open_filename(in.get(), archive_path.c_str(), 1 << 20) != ARCHIVE_OK) {
-    throw std::runtime_error(what + " cannot be opened: " + archive_error_string(in.get()));
+    throw std::runtime_error(what + " cannot be opened: " + archive_message(in.get()));
   }
   archive_entry* entry = nullptr;
   int64_t entries = 0;
@@ -393,9 +402,11 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
     const int r = archive_read_next_header(in.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
-      throw std::runtime_error(what + " is damaged: " + archive_error_string(in.get()));
+      throw std::runtime_error(what + " is damaged: " + archive_message(in.get()));
     }
-    const std::string name = archive_entry_pathname(entry);
+    const char* pathname = archive_entry_pathname(entry);
+    if (pathname == nullptr) throw std::runtime_error(what + ": an entry has no name");
+    const std::string name = pathname;
     const auto escapes = [](const fs::path& rel) {
       if (rel.is_absolute()) return true;
       for (const auto& part : rel) {
@@ -411,7 +422,7 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
     archive_entry_set_pathname(entry, (root / name).string().c_str());
     if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
       throw std::runtime_error(what + ": cannot extract '" + name +
-                               "': " + archive_error_string(out.get()));
+                               "': " + archive_message(out.get()));
     }
     const void* block = nullptr;
     size_t size = 0;
@@ -421,16 +432,16 @@ void extract_archive(const std::string& archive_path, const std::string& dest) {
       if (d == ARCHIVE_EOF) break;
       if (d < ARCHIVE_WARN) {
         throw std::runtime_error(what + ": entry '" + name +
-                                 "' is damaged: " + archive_error_string(in.get()));
+                                 "' is damaged: " + archive_message(in.get()));
       }
       if (archive_write_data_block(out.get(), block, size, offset) < ARCHIVE_WARN) {
         throw std::runtime_error(what + ": cannot write '" + name +
-                                 "': " + archive_error_string(out.get()));
+                                 "': " + archive_message(out.get()));
       }
     }
     if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
       throw std::runtime_error(what + ": cannot write '" + name +
-                               "': " + archive_error_string(out.get()));
+                               "': " + archive_message(out.get()));
     }
     ++entries;
   }

@@ -114,6 +114,12 @@ void index_annotations(const fs::path& val, const std::vector<std::string>& clas
       throw std::runtime_error("'" + annotations.string() + "' line " + std::to_string(line_no) +
                                ": expected '<file><TAB><class>...', got '" + line + "'");
     }
+    // A file name, as in tiny-ImageNet: no folders, so no way out of images/.
+    if (file.find('/') != std::string::npos || file == "." || file == "..") {
+      throw std::runtime_error("'" + annotations.string() + "' line " + std::to_string(line_no) +
+                               ": '" + file + "' is not a file name inside '" +
+                               (val / "images").string() + "'");
+    }
     const auto it = label_of.find(cls);
     if (it == label_of.end()) {
       throw std::runtime_error("'" + annotations.string() + "' line " + std::to_string(line_no) +

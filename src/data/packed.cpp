@@ -14,6 +14,7 @@
 
 #include "relnet/data/image_folder.h"
 #include "relnet/data/npy.h"
+#include "relnet/util/json.h"
 #include "relnet/util/runtime.h"
 #include "relnet/util/version.h"
 
@@ -213,9 +214,11 @@ PackInfo read_pack_info(const std::string& root) {
   json j;
   try {
     std::ifstream in(path);
-    j = json::parse(in);
+    j = parse_json(in);
   } catch (const json::exception& e) {
     fail(root, std::string(kPackManifest) + " is not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    fail(root, std::string(kPackManifest) + " is " + e.what());
   }
   if (!j.is_object() || j.value("format", std::string()) != kFormat) {
     fail(root, std::string(kPackManifest) + " is not a relnet pack manifest (no \"format\": \"" +

@@ -1,8 +1,13 @@
 // Checkpoint files in PyTorch's pickle format.
 #include "relnet/train/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
@@ -11,6 +16,7 @@
 #include "relnet/train/finite.h"
 #include "relnet/train/pickle_compat.h"
 #include "relnet/util/fs.h"
+#include "relnet/util/json.h"
 
 namespace relnet {
 namespace {
@@ -169,14 +175,20 @@ void restore_optimizer(
   }
   auto& all_state = optimizer.state();
   all_state.clear();
-  for (const auto& entry : dict.at("state").toGenericDict()) {
-    const int64_t i = entry.key().toInt();
-    if (i < 0 || i >= static_cast<int64_t>(params.size())) {
-      throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
-                std::to_string(params.size()) + " parameters)");
+  try {
+    for (const auto& entry : dict.at("state").toGenericDict()) {
+      const int64_t i = entry.key().toInt();
+      if (i < 0 || i >= static_cast<int64_t>(params.size())) {
+        throw bad("parameter index " + std::to_string(i) + " out of range (the network has " +
+                  std::to_string(params.size()) + " parameters)");
+      }
+      all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] =
+          make_state(i, params[i], entry.value().toGenericDict(), bad);
     }
-    all_state[c10::guts::to_string(params[i].unsafeGetTensorImpl())] =
-        make_state(i, params[i], entry.value().toGenericDict(), bad);
+  } catch (const c10::Error& e) {  // an entry of another type than the layout's
+    all_state.clear();
+    const std::string reason = e.what();
+    throw bad(reason.substr(0, reason.find('\n')));
   }
 }
 
@@ -231,8 +243,13 @@ void adam_state_from_ivalue(torch::optim::Adam& optimizer, const c10::IValue& va
         restored->exp_avg_sq(saved_like(i, p, s, "exp_avg_sq", "Adam", bad));
         if (!s.contains("step")) throw bad("parameter " + std::to_string(i) + " has no step");
         const auto step = s.at("step");
-        restored->step(step.isTensor() ? static_cast<int64_t>(step.toTensor().item<double>())
-                                       : step.toInt());
+        // PyTorch saves the step as a float tensor: a whole number >= 0.
+        const double steps =
+            step.isTensor() ? step.toTensor().item<double>() : static_cast<double>(step.toInt());
+        if (!(steps >= 0 && steps <= 1e15)) {
+          throw bad("parameter " + std::to_string(i) + " has step " + std::to_string(steps));
+        }
+        restored->step(static_cast<int64_t>(steps));
         return restored;
       });
 }
@@ -320,18 +337,157 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 
 namespace {
 
+// The bytes of a file for LibTorch's zip reader. torch::pickle_load's own
+// reader copies as many bytes as asked for, past the end of the buffer when
+// a corrupt archive's directory says so; this one hands over only what is
+// there, and the zip reader reports the file as truncated.
+class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(const std::vector<char>& bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (pos >= bytes_.size()) return 0;
+    const size_t count = std::min<uint64_t>(n, bytes_.size() - pos);
+    std::memcpy(buf, bytes_.data() + pos, count);
+    return count;
+  }
+
+ private:
+  const std::vector<char>& bytes_;
+};
+
+// What follows a pickle opcode: `fixed` bytes, or a little-endian length of
+// `length_bytes` bytes and that many bytes, or `lines` newline-ended lines.
+struct PickleArgument {
+  size_t fixed = 0;
+  size_t length_bytes = 0;
+  int lines = 0;
+};
+
+// The argument of every opcode of pickle protocols 0 to 5; those without
+// one (and any unknown opcode, which the unpickler refuses) take nothing.
+PickleArgument pickle_argument(uint8_t op) {
+  switch (op) {
+    case 'K':
+    case 'h':
+    case 'q':
+    case 0x80:
+    case 0x82:  // BININT1 BINGET BINPUT PROTO EXT1
+      return {1, 0, 0};
+    case 'M':
+    case 0x83:
+      return {2, 0, 0};  // BININT2 EXT2
+    case 'J':
+    case 'j':
+    case 'r':
+    case 0x84:
+      return {4, 0, 0};  // BININT LONG_BINGET/PUT EXT4
+    case 'G':
+    case 0x95:
+      return {8, 0, 0};  // BINFLOAT FRAME
+    case 'U':
+    case 'C':
+    case 0x8a:
+    case 0x8c:
+      return {0, 1, 0};  // short strings, LONG1
+    case 'T':
+    case 'X':
+    case 'B':
+    case 0x8b:
+      return {0, 4, 0};  // strings, bytes, LONG4
+    case 0x8d:
+    case 0x8e:
+    case 0x96:
+      return {0, 8, 0};  // 8-byte-length ones
+    case 'I':
+    case 'L':
+    case 'F':
+    case 'S':
+    case 'V':
+    case 'g':
+    case 'p':
+    case 'P':
+      return {0, 0, 1};
+    case 'c':
+    case 'i':
+      return {0, 0, 2};  // GLOBAL, INST: module and name
+    default:
+      return {};
+  }
+}
+
+// The little-endian number of `bytes` bytes at `p`.
+uint64_t little_endian(const char* p, size_t bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < bytes; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+// LibTorch's unpickler allocates (and fills) what a stream announces before
+// reading it: every string's length, and a memo as long as the largest
+// LONG_BINPUT index, so a 1 KB file can cost tens of GB. Walks the stream's
+// opcodes first and throws when a length runs past its end or a memo index
+// exceeds the number of bytes (Python numbers memo entries from 0, one per
+// PUT).
+void check_pickle_lengths(const char* data, size_t size) {
+  size_t pos = 0;
+  while (pos < size) {
+    const size_t at = pos;
+    const uint8_t op = static_cast<uint8_t>(data[pos++]);
+    if (op == '.') return;  // STOP
+    const PickleArgument arg = pickle_argument(op);
+    uint64_t skip = arg.fixed;
+    if (arg.length_bytes > 0) {
+      if (arg.length_bytes > size - pos) break;
+      skip = little_endian(data + pos, arg.length_bytes);
+      pos += arg.length_bytes;
+    }
+    if (op == 'r' && skip <= size - pos && little_endian(data + pos, 4) > size) {
+      throw std::runtime_error("its pickle stores memo entry " +
+                               std::to_string(little_endian(data + pos, 4)) + " at byte " +
+                               std::to_string(at) + ", more than its " + std::to_string(size) +
+                               " bytes can number");
+    }
+    for (int line = 0; line < arg.lines && pos < size; ++line) {
+      const void* end = std::memchr(data + pos, '\n', size - pos);
+      pos = end ? static_cast<size_t>(static_cast<const char*>(end) - data) + 1 : size;
+    }
+    if (skip > size - pos) {
+      throw std::runtime_error("its pickle announces " + std::to_string(skip) + " bytes at byte " +
+                               std::to_string(at) + ", where " + std::to_string(size - pos) +
+                               " are left");
+    }
+    pos += skip;
+  }
+  throw std::runtime_error("its pickle ends without a STOP opcode");
+}
+
+// torch::pickle_load(bytes) with BoundedReader under it and the pickle's
+// lengths checked first.
+c10::IValue unpickle_checked(const std::vector<char>& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+  if (reader.hasRecord("data.pkl")) {
+    const auto [data, size] = reader.getRecord("data.pkl");
+    check_pickle_lengths(static_cast<const char*>(data.get()), size);
+  }
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                           /*type_resolver=*/c10::nullopt,
+                                           /*obj_loader=*/c10::nullopt,
+                                           /*device=*/c10::nullopt, reader);
+}
+
 // The root object of a checkpoint file. A file Python's torch.save wrote
 // (a checkpoint.pt loaded and saved again, unchanged) may use pickle opcodes
 // LibTorch 1.13 lacks: when LibTorch refuses it, it is read again with those
 // opcodes rewritten (train/pickle_compat.h). Throws LibTorch's first error.
 c10::IValue unpickle(const std::vector<char>& bytes) {
   try {
-    return torch::pickle_load(bytes);
+    return unpickle_checked(bytes);
   } catch (const std::exception&) {
     const auto rewritten = rewrite_python_checkpoint(bytes);
     if (!rewritten) throw;
     try {
-      return torch::pickle_load(*rewritten);
+      return unpickle_checked(*rewritten);
     } catch (const std::exception&) {
       // Not what the rewrite can mend: report the file's own error.
     }
@@ -414,7 +570,7 @@ Checkpoint load_checkpoint(const std::string& path) {
       throw std::runtime_error("checkpoint '" + path + "': 'meta' must be a JSON string");
     }
     try {
-      out.meta = nlohmann::json::parse(meta.toStringRef());
+      out.meta = parse_json(meta.toStringRef());
       if (!out.meta.is_object()) throw std::runtime_error("not a JSON object");
     } catch (const std::exception& e) {
       throw std::runtime_error("checkpoint '" + path +

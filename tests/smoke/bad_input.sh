@@ -21,6 +21,15 @@ expect_fail 1 "unknown key 'epoch' in train" -- "$RELNET_BIN" train \
 expect_fail 1 "checkpoint '$SCRATCH/missing.pt' does not exist" -- \
   "$RELNET_BIN" linear-eval --checkpoint "$SCRATCH/missing.pt"
 
+# Nested tens of thousands of levels deep: refused while parsed (it used to
+# overflow the stack while the message printed it).
+/usr/bin/python3 -c 'print("[" * 100000 + "]" * 100000)' >"$SCRATCH/deep.json"
+expect_fail 1 "config file '$SCRATCH/deep.json' is nested deeper than 64 levels" -- \
+  "$RELNET_BIN" train --config "$SCRATCH/deep.json"
+deep=$(/usr/bin/python3 -c 'print("[" * 60000 + "]" * 60000)')
+expect_fail 1 "override of data.mean: the value is nested deeper than 64 levels" -- \
+  "$RELNET_BIN" config show "$RELNET_SOURCE_DIR/configs/smoke.json" --set "data.mean=$deep"
+
 head -c 1000 /dev/urandom >"$SCRATCH/garbage.pt"
 expect_fail 1 "is not a readable PyTorch file" -- \
   "$RELNET_BIN" linear-eval --checkpoint "$SCRATCH/garbage.pt"
