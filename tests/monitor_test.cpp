@@ -45,7 +45,9 @@ TEST(MonitorTest, FeatureSpreadIsZeroWhenCollapsedAndNearInverseSqrtDWhenGaussia
     const double spread = feature_spread(torch::randn({4000, D}));
     EXPECT_NEAR(spread, 1.0 / std::sqrt(static_cast<double>(D)), 0.02 / std::sqrt(D)) << D;
   }
-  EXPECT_EQ(relnet::testing::error_of([] { feature_spread(torch::ones({1, 8})); }),
+  EXPECT_EQ(relnet::testing::error_of([] {
+              feature_spread(torch::ones({1, 8}));
+            }),
             "feature_spread: need (N, D) features with N >= 2, got [1, 8]");
 }
 
@@ -118,6 +120,21 @@ TEST(MonitorTest, WithoutLabelledSplitsOnlyTheCollapseMonitorRuns) {
   EXPECT_FALSE(r.fields.contains("knn_top1"));
   EXPECT_GT(r.fields["feature_spread"].get<double>(), 0.0);
   EXPECT_NE(r.text.find("feature spread"), std::string::npos) << r.text;
+}
+
+TEST(MonitorTest, ASplitSmallerThanTheSubsetIsTakenWhole) {
+  TempDir dir("monitor_small");
+  std::filesystem::create_directories(dir / "data");
+  relnet::testing::write_tiny_mnist(dir / "data", 48, 20, 16);
+  Config c = monitored_config(dir, "run");
+  c.train.monitor_neighbours = 10000;  // the defaults' sizes, on 48 + 20 images
+  c.train.monitor_queries = 2000;
+  RepresentationMonitor monitor(c);
+  ASSERT_TRUE(monitor.has_knn());
+  torch::manual_seed(1);
+  Backbone backbone = make_backbone("conv4");
+  backbone->eval();
+  EXPECT_TRUE(monitor.measure(*backbone).fields.contains("knn_top1"));
 }
 
 TEST(MonitorTest, NoMonitorWhenTurnedOff) {

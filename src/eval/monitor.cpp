@@ -22,6 +22,17 @@ bool labelled(const ImageDataset& d) {
   return d.size() > 0 && d.num_classes >= 2 && d.labels.min().item<int64_t>() >= 0;
 }
 
+// The first `n` images of a split, or all of them when it holds fewer: a
+// loader refuses a subset larger than the split, and the whole split is then
+// no more than was asked for. Any other error comes back from the retry.
+ImageDataset load_first(const DataConfig& d, Split split, int64_t n) {
+  try {
+    return load_dataset(d.dataset, d.root, split, n, d.image_size);
+  } catch (const std::runtime_error&) {
+    return load_dataset(d.dataset, d.root, split, 0, d.image_size);
+  }
+}
+
 }  // namespace
 
 double feature_spread(const torch::Tensor& features) {
@@ -41,8 +52,8 @@ RepresentationMonitor::RepresentationMonitor(const Config& config)
   const DataConfig& d = config.data;
   const TrainConfig& t = config.train;
   try {
-    neighbours_ = load_dataset(d.dataset, d.root, Split::kTrain, t.monitor_neighbours, d.image_size);
-    queries_ = load_dataset(d.dataset, d.root, Split::kTest, t.monitor_queries, d.image_size);
+    neighbours_ = load_first(d, Split::kTrain, t.monitor_neighbours);
+    queries_ = load_first(d, Split::kTest, t.monitor_queries);
     if (!labelled(neighbours_) || !labelled(queries_)) {
       throw std::runtime_error("its train and test splits have no labels");
     }
@@ -50,9 +61,9 @@ RepresentationMonitor::RepresentationMonitor(const Config& config)
     spdlog::warn("kNN monitor off ({}: {}); the collapse monitor watches training images",
                  d.dataset, e.what());
     neighbours_ = ImageDataset{};
-    const Split split = d.split == "auto" ? default_train_split(d.dataset, d.root)
-                                          : parse_split(d.split);
-    queries_ = load_dataset(d.dataset, d.root, split, t.monitor_queries, d.image_size);
+    const Split split =
+        d.split == "auto" ? default_train_split(d.dataset, d.root) : parse_split(d.split);
+    queries_ = load_first(d, split, t.monitor_queries);
   }
   spdlog::info("monitors every {} epoch(s): {}collapse on {} images", t.monitor_every,
                has_knn() ? fmt::format("kNN (k={}) of {} test images among {} train images, ",
@@ -70,8 +81,8 @@ MonitorReading RepresentationMonitor::measure(BackboneImpl& backbone) {
     const torch::Tensor bank =
         extract_features(backbone, neighbours_.images, normalization_, device_);  // (N, D)
     const torch::Tensor scores =
-        knn_scores(bank, neighbours_.labels, queries, queries_.num_classes,
-                   config_.train.monitor_k, kTemperature, device_);  // (Q, C)
+        knn_scores(bank, neighbours_.labels, queries, queries_.num_classes, config_.train.monitor_k,
+                   kTemperature, device_);  // (Q, C)
     const nlohmann::json report =
         classification_report(scores, queries_.labels, queries_.num_classes, {});
     r.fields["knn_top1"] = report["test_accuracy"];

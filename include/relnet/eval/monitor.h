@@ -5,7 +5,8 @@
 //   kNN monitor: top-1 and top-5 accuracy of weighted kNN (eval/knn.h, the
 //     same computation as `relnet knn`) with the first monitor_neighbours
 //     train images as neighbours and the first monitor_queries test images
-//     as queries, on datasets with labelled train and test splits.
+//     as queries (all of a split that holds fewer), on datasets with
+//     labelled train and test splits.
 //   collapse monitor: feature_spread of the queries' features (of the first
 //     monitor_queries training images on unlabelled data) against the
 //     1/sqrt(D) of features spread evenly over the unit sphere.
