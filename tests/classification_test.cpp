@@ -48,8 +48,8 @@ TEST(ClassificationTest, ReportHasTopFiveAndMeanPerClass) {
 
 TEST(ClassificationTest, NoTopFiveWithFiveClassesOrFewer) {
   const auto scores = torch::tensor({{0.1, 0.9, 0.0, 0.0, 0.0}, {0.8, 0.1, 0.0, 0.0, 0.1}});
-  const auto r = classification_report(scores, torch::tensor({1, 1}, torch::kInt64), 5, {},
-                                       "train");
+  const auto r =
+      classification_report(scores, torch::tensor({1, 1}, torch::kInt64), 5, {}, "train");
   EXPECT_DOUBLE_EQ(r["train_accuracy"].get<double>(), 0.5);
   EXPECT_FALSE(r.contains("train_top5_accuracy"));
   EXPECT_EQ(accuracy_summary(r, "train"), "train accuracy 0.5000, mean per-class 0.5000");
@@ -73,12 +73,10 @@ TEST(ClassificationTest, PerClassReportCountsTheConfusionMatrix) {
 }
 
 TEST(ClassificationTest, BadShapesAndKAreRefused) {
-  EXPECT_EQ(relnet::testing::error_of(
-                [] { topk_accuracy(worked_scores(), worked_labels(), 0); }),
+  EXPECT_EQ(relnet::testing::error_of([] { topk_accuracy(worked_scores(), worked_labels(), 0); }),
             "topk_accuracy: k must be >= 1, got 0");
-  EXPECT_EQ(relnet::testing::error_of([] {
-              topk_accuracy(worked_scores(), torch::zeros({3}, torch::kInt64), 1);
-            }),
+  EXPECT_EQ(relnet::testing::error_of(
+                [] { topk_accuracy(worked_scores(), torch::zeros({3}, torch::kInt64), 1); }),
             "topk_accuracy: scores must be (N, C) and labels (N), got [5, 7] and [3]");
 }
 

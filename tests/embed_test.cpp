@@ -34,15 +34,16 @@ TEST(EmbedTest, PcaFindsTheDirectionsOfLargestVariance) {
   const auto xc = x - x.mean(0, true);
   EXPECT_GT(torch::cosine_similarity(points.select(1, 0), xc.select(1, 2), 0).item<double>(),
             0.999);
-  EXPECT_GT(torch::cosine_similarity(points.select(1, 1), xc.select(1, 4), 0).item<double>(),
-            0.99);
+  EXPECT_GT(torch::cosine_similarity(points.select(1, 1), xc.select(1, 4), 0).item<double>(), 0.99);
   const double total = 9 + 1 + 5 * 0.01;
   EXPECT_NEAR(ratio[0].item<double>(), 9 / total, 0.03);
   EXPECT_NEAR(ratio[1].item<double>(), 1 / total, 0.01);
   // The same features give the same picture, whatever the eigen solver's signs.
   const auto again = pca_2d(x.clone()).first;
   EXPECT_TRUE(torch::allclose(points, again));
-  EXPECT_EQ(relnet::testing::error_of([] { pca_2d(torch::ones({1, 4})); }),
+  EXPECT_EQ(relnet::testing::error_of([] {
+              pca_2d(torch::ones({1, 4}));
+            }),
             "pca_2d: need (N, D) features with N >= 2 and D >= 2, got [1, 4]");
 }
 

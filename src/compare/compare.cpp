@@ -78,7 +78,8 @@ Config run_config(const CompareOptions& o, const std::string& method, int64_t se
 bool has_labelled_splits(const Config& c, std::string& why) {
   try {
     for (const Split split : {Split::kTrain, Split::kTest}) {
-      const ImageDataset d = load_dataset(c.data.dataset, c.data.root, split, 16, c.data.image_size);
+      const ImageDataset d =
+          load_dataset(c.data.dataset, c.data.root, split, 16, c.data.image_size);
       if (d.size() == 0 || d.num_classes < 2 || d.labels.min().item<int64_t>() < 0) {
         why = "its " + to_string(split) + " split has no labels";
         return false;
@@ -99,8 +100,8 @@ void write_random_backbone(const Config& c) {
   Backbone backbone = make_backbone(c.model.backbone);
   int64_t side = c.data.image_size;
   if (side == 0) {
-    side = load_dataset(c.data.dataset, c.data.root, default_train_split(c.data.dataset, c.data.root),
-                        1)
+    side = load_dataset(c.data.dataset, c.data.root,
+                        default_train_split(c.data.dataset, c.data.root), 1)
                .side();
   }
   Checkpoint ck;
@@ -189,10 +190,10 @@ std::string run_summary(const CompareRun& r) {
   if (std::isfinite(r.linear_top1)) {
     out = fmt::format("linear top-1 {:.4f}, kNN top-1 {:.4f}, ", r.linear_top1, r.knn_top1);
   }
-  if (std::isfinite(r.feature_spread)) out += fmt::format("feature spread {:.4f}, ", r.feature_spread);
-  return out + (std::isfinite(r.train_seconds)
-                    ? fmt::format("trained in {:.0f} s", r.train_seconds)
-                    : std::string("not trained"));
+  if (std::isfinite(r.feature_spread))
+    out += fmt::format("feature spread {:.4f}, ", r.feature_spread);
+  return out + (std::isfinite(r.train_seconds) ? fmt::format("trained in {:.0f} s", r.train_seconds)
+                                               : std::string("not trained"));
 }
 
 // A run's result.json (written by an earlier call).
@@ -385,7 +386,8 @@ CompareResult run_compare(const CompareOptions& o) {
       write_file_atomic(done, r.to_json().dump(2) + "\n");
       result.runs.push_back(r);
       write_reports(result, header);
-      spdlog::info("compare {}/{}: {} seed {} done: {}", index, total, method, seed, run_summary(r));
+      spdlog::info("compare {}/{}: {} seed {} done: {}", index, total, method, seed,
+                   run_summary(r));
     }
   }
   write_reports(result, header);

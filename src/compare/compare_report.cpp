@@ -100,10 +100,10 @@ std::vector<MethodSummary> summarize(const std::vector<CompareRun>& runs) {
 }
 
 json compare_json(const CompareHeader& h, const std::vector<CompareRun>& runs) {
-  json header{{"config", h.config},         {"dataset", h.dataset},
-              {"backbone", h.backbone},     {"epochs", h.epochs},
-              {"methods", h.methods},       {"seeds", h.seeds},
-              {"labelled", h.labelled},     {"linear_epochs", h.linear_epochs},
+  json header{{"config", h.config},     {"dataset", h.dataset},
+              {"backbone", h.backbone}, {"epochs", h.epochs},
+              {"methods", h.methods},   {"seeds", h.seeds},
+              {"labelled", h.labelled}, {"linear_epochs", h.linear_epochs},
               {"knn_k", h.knn_k}};
   json rows = json::array();
   for (const auto& r : runs) rows.push_back(r.to_json());
@@ -132,10 +132,12 @@ std::string compare_markdown(const CompareHeader& h, const std::vector<MethodSum
                          "Accuracy on the test split in percent, mean ± std over seeds: linear "
                          "evaluation ({} epochs) and weighted kNN (k = {}).\n\n",
                          h.linear_epochs, h.knn_k)
-                   : std::string("The dataset has no labelled test split: no accuracy; the "
-                                 "collapse monitor's feature spread instead.\n\n");
-  md += "| method | runs | linear top-1 | linear top-5 | mean per-class | kNN top-1 | kNN top-5 "
-        "| feature spread | train time (s) | images/s | peak memory (MB) |\n";
+                   : std::string(
+                         "The dataset has no labelled test split: no accuracy; the "
+                         "collapse monitor's feature spread instead.\n\n");
+  md +=
+      "| method | runs | linear top-1 | linear top-5 | mean per-class | kNN top-1 | kNN top-5 "
+      "| feature spread | train time (s) | images/s | peak memory (MB) |\n";
   md += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& s : rows) {
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -156,9 +158,15 @@ void write_compare_png(const std::string& path, const CompareHeader& h,
   const std::string what = acc ? "linear top-1 (%)" : "feature spread";
   const double scale = acc ? 100.0 : 1.0;
   Panel bars{acc ? "linear evaluation: mean and std over seeds" : "collapse monitor after training",
-             "", what, {}, std::nullopt};
+             "",
+             what,
+             {},
+             std::nullopt};
   Panel cost{acc ? "accuracy against training time" : "feature spread against training time",
-             "training wall time (minutes)", what, {}, std::nullopt};
+             "training wall time (minutes)",
+             what,
+             {},
+             std::nullopt};
   for (size_t i = 0; i < rows.size(); ++i) {
     const Spread& s = acc ? rows[i].linear_top1 : rows[i].feature_spread;
     bars.x_categories.push_back(rows[i].method);
@@ -166,8 +174,8 @@ void write_compare_png(const std::string& path, const CompareHeader& h,
     Series bar{"", {x}, {scale * s.mean}, palette(i)};
     bar.bar_width = 0.6;
     bars.series.push_back(bar);
-    Series whisker{"", {x, x}, {scale * (s.mean - s.std), scale * (s.mean + s.std)},
-                   cv::Scalar(40, 40, 40)};
+    Series whisker{
+        "", {x, x}, {scale * (s.mean - s.std), scale * (s.mean + s.std)}, cv::Scalar(40, 40, 40)};
     bars.series.push_back(whisker);
     Series points{rows[i].method, {}, {}, palette(i)};
     points.line = false;
@@ -188,7 +196,8 @@ void write_compare_png(const std::string& path, const CompareHeader& h,
   }
   if (std::isfinite(lo)) {
     const double pad = std::max((hi - lo) * 0.15, acc ? 1.0 : 1e-3);
-    bars.y_range = std::make_pair(std::max(0.0, lo - pad), acc ? std::min(100.0, hi + pad) : hi + pad);
+    bars.y_range =
+        std::make_pair(std::max(0.0, lo - pad), acc ? std::min(100.0, hi + pad) : hi + pad);
   }
   write_png(path, draw_panels({bars, cost}, 700, 520));
 #else

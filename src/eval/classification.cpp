@@ -16,7 +16,7 @@ double topk_accuracy(const torch::Tensor& scores, const torch::Tensor& labels, i
   if (k < 1) throw std::invalid_argument("topk_accuracy: k must be >= 1, got " + std::to_string(k));
   if (scores.size(0) == 0) return 0.0;
   torch::NoGradGuard no_grad;
-  const auto top = std::get<1>(scores.topk(std::min(k, scores.size(1)), /*dim=*/1));  // (N, k)
+  const auto top = std::get<1>(scores.topk(std::min(k, scores.size(1)), /*dim=*/1));    // (N, k)
   const auto hit = top.eq(labels.to(top.device(), torch::kInt64).unsqueeze(1)).any(1);  // (N)
   return hit.to(torch::kFloat64).mean().item<double>();
 }

@@ -60,8 +60,8 @@ std::pair<torch::Tensor, torch::Tensor> pca_2d(const torch::Tensor& features) {
   const int64_t D = x.size(1);
   auto top = vectors.slice(1, D - 2, D).flip({1});  // (D, 2): largest first
   // Sign: the entry of largest magnitude positive.
-  const auto pivot = top.abs().argmax(0);                          // (2)
-  const auto signs = top.gather(0, pivot.unsqueeze(0)).sign();     // (1, 2)
+  const auto pivot = top.abs().argmax(0);                       // (2)
+  const auto signs = top.gather(0, pivot.unsqueeze(0)).sign();  // (1, 2)
   top = top * torch::where(signs == 0, torch::ones_like(signs), signs);
   const auto total = values.clamp_min(0).sum();
   const auto ratio = values.slice(0, D - 2, D).flip({0}).clamp_min(0) /

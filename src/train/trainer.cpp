@@ -143,8 +143,7 @@ namespace {
 // part a short function. Rank 0 alone writes the run directory.
 class Trainer {
  public:
-  Trainer(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor,
-          bool force)
+  Trainer(const Config& config, bool resume, ProcessGroup* group, EpochMonitor* monitor, bool force)
       : config_(config),
         tc_(config.train),
         resume_(resume),

@@ -64,8 +64,7 @@ ChildOutcome run_child(const std::vector<std::string>& argv) {
       break;
     }
     if (r < 0 && errno != EINTR) {
-      throw std::runtime_error(std::string("waiting for ") + argv[0] + ": " +
-                               std::strerror(errno));
+      throw std::runtime_error(std::string("waiting for ") + argv[0] + ": " + std::strerror(errno));
     }
     if (stop_requested() && !out.stop_forwarded) {
       out.stop_forwarded = true;

@@ -27,11 +27,12 @@ nlohmann::json per_class_report(const torch::Tensor& predicted, const torch::Ten
                                 int64_t classes, const std::vector<std::string>& class_names);
 
 // The report of a classifier's scores (N, classes) on labelled rows (N):
-// "<split>_accuracy" (top-1: the argmax, as the confusion matrix counts it), "<split>_top5_accuracy" (only when there are
-// more than 5 classes), then per_class_report of the argmax predictions.
+// "<split>_accuracy" (top-1: the argmax, as the confusion matrix counts it),
+// "<split>_top5_accuracy" (only when there are more than 5 classes), then per_class_report of the
+// argmax predictions.
 nlohmann::json classification_report(const torch::Tensor& scores, const torch::Tensor& labels,
-                                      int64_t classes, const std::vector<std::string>& class_names,
-                                      const std::string& split = "test");
+                                     int64_t classes, const std::vector<std::string>& class_names,
+                                     const std::string& split = "test");
 
 // "test accuracy 0.8123, top-5 0.9901, mean per-class 0.8120" from a
 // classification_report (top-5 only where the report has it).

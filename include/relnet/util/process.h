@@ -30,9 +30,9 @@ pid_t spawn_child(const std::vector<std::string>& argv,
 
 struct ChildOutcome {
   int exit_code = 0;
-  double seconds = 0;          // wall time from start to exit
-  int64_t peak_rss_bytes = 0;  // the child's largest resident set
-  bool stop_forwarded = false; // a stop request (Ctrl-C) was passed on as SIGINT
+  double seconds = 0;           // wall time from start to exit
+  int64_t peak_rss_bytes = 0;   // the child's largest resident set
+  bool stop_forwarded = false;  // a stop request (Ctrl-C) was passed on as SIGINT
 };
 
 // spawn_child, then waits for the child, passing a stop request of this
